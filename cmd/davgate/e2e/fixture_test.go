@@ -181,3 +181,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// recurringUID is the feed's recurring event that starts before the window.
+func recurringUID(t *testing.T, cal *ical.Calendar) string {
+	t.Helper()
+	for _, ev := range cal.Events() {
+		start, _ := ev.DateTimeStart(time.UTC)
+		if ev.Props.Get(ical.PropRecurrenceRule) != nil && start.Before(windowStart) {
+			u, _ := ev.Props.Text(ical.PropUID)
+			return u
+		}
+	}
+	t.Fatal("feed has no recurring event starting before the window")
+	return ""
+}
