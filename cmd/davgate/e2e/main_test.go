@@ -62,7 +62,11 @@ func buildDavgate(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		bin := filepath.Join(binDir, "davgate")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/davgate")
+		args := []string{"build", "-o", bin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/davgate")...)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/davgate: %v\n%s", err, out)
@@ -139,6 +143,9 @@ func startDaemon(t *testing.T, name string, cmd *exec.Cmd) *syncBuffer {
 		case <-time.After(5 * time.Second):
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			<-done
+		}
+		if strings.Contains(logs.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s (pid %d) reported a data race", name, pid)
 		}
 		if t.Failed() {
 			t.Logf("%s (pid %d) output:\n%s", name, pid, logs.String())
