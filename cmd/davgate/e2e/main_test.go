@@ -206,6 +206,17 @@ func runToolErr(t *testing.T, stdin string, env []string, name string, args ...s
 func requireTool(t *testing.T, path, install string) {
 	t.Helper()
 	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		t.Skipf("%s not found; install it with: %s", path, install)
+		missing(t, "%s not found; install it with: %s", path, install)
 	}
+}
+
+// missing skips the test because a client is not installed, except under
+// CI=true, where .ci/run installs every client and a skip would hide that
+// the test never ran.
+func missing(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true but "+format, args...)
+	}
+	t.Skipf(format, args...)
 }

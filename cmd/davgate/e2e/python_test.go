@@ -15,7 +15,7 @@ func TestPythonCaldav(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "/usr/bin/python3", "apt-get install python3")
 	if _, err := runToolErr(t, "", nil, "/usr/bin/python3", "-c", "import caldav, requests"); err != nil {
-		t.Skip("python3-caldav missing; install it with: apt-get install python3-caldav")
+		missing(t, "python3-caldav missing; install it with: apt-get install python3-caldav")
 	}
 	feed := loadFeed(t)
 	tg := startTarget(t, feed)

@@ -16,11 +16,11 @@ func TestTsdav(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not found; install Node.js 20 and run: npm ci --prefix testdata/e2e/tsdav")
+		missing(t, "node not found; install Node.js 20 and run: npm ci --prefix testdata/e2e/tsdav")
 	}
 	dir := filepath.Join(repoRoot, "testdata", "e2e", "tsdav")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "tsdav", "package.json")); err != nil {
-		t.Skip("tsdav not installed; run: npm ci --prefix testdata/e2e/tsdav")
+		missing(t, "tsdav not installed; run: npm ci --prefix testdata/e2e/tsdav")
 	}
 	feed := loadFeed(t)
 	tg := startTarget(t, feed)
