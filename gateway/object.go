@@ -429,4 +429,3 @@ func safeDecodeCal(b []byte) (cal *ical.Calendar, err error) {
 	}
 	return cal, nil
 }
-
