@@ -89,9 +89,13 @@ type Adapter struct {
 
 // coll is one collection's snapshot. Fields are guarded by Adapter.mu.
 type coll struct {
-	loaded     bool
-	versions   map[string]string // ID → Version
-	sorted     []string          // sorted IDs; nil when versions changed
+	loaded   bool
+	versions map[string]string // ID → Version
+	sorted   []string          // sorted IDs; nil when versions changed
+	// listing is the assembled Objects answer, valid while versions
+	// and the store's removals count (listed) are unchanged.
+	listing    []adapters.Object
+	listed     uint64
 	token      string
 	innerToken string    // inner ChangeLister's token for the snapshot
 	fetched    time.Time // last refresh that fully applied
@@ -280,6 +284,11 @@ func token(ids []string, versions map[string]string) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
+// dirty drops what is derived from versions.
+func (c *coll) dirty() {
+	c.sorted, c.listing = nil, nil
+}
+
 func (c *coll) sortedIDs() []string {
 	if c.sorted == nil {
 		c.sorted = make([]string, 0, len(c.versions))
@@ -443,7 +452,7 @@ func (a *Adapter) apply(id string, gen uint64, updated []adapters.Object, delete
 		}
 	}
 	if len(changed) > 0 || !c.loaded {
-		c.sorted = nil
+		c.dirty()
 		a.advance(c, changed)
 	}
 	c.loaded = true
@@ -519,17 +528,29 @@ func (a *Adapter) Objects(ctx context.Context, id string, _ adapters.Query) ([]a
 		a.mu.Unlock()
 		return nil, fmt.Errorf("cache: collection %q: %w", id, adapters.ErrNotFound)
 	}
+	removals := a.store.removals.Load()
+	if c.listing != nil && c.listed == removals {
+		out := slices.Clone(c.listing)
+		a.mu.Unlock()
+		a.count(called)
+		return out, nil
+	}
 	ids := c.sortedIDs()
-	versions := c.versions
 	out := make([]adapters.Object, 0, len(ids))
 	missing := false
 	for _, oid := range ids {
 		o, ok := a.store.get(objKey{a.inst, id, oid})
-		if !ok || o.Version != versions[oid] {
+		if !ok || o.Version != c.versions[oid] {
 			missing = true
 			break
 		}
 		out = append(out, o)
+	}
+	if !missing {
+		// Loading removals before the walk means an eviction during it
+		// makes the next call walk again.
+		c.listing, c.listed = out, removals
+		out = slices.Clone(out)
 	}
 	a.mu.Unlock()
 	if missing {
@@ -740,6 +761,7 @@ func (a *Adapter) local(collID, id string, obj *adapters.Object) {
 	}
 	c.gen++
 	k := objKey{a.inst, collID, id}
+	c.dirty()
 	if obj == nil {
 		if _, ok := c.versions[id]; !ok {
 			return
@@ -753,7 +775,6 @@ func (a *Adapter) local(collID, id string, obj *adapters.Object) {
 		}
 		c.versions[id] = obj.Version
 	}
-	c.sorted = nil
 	a.advance(c, []string{id})
 }
 

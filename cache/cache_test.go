@@ -675,3 +675,36 @@ func TestCanceledWaiterLeavesFetch(t *testing.T) {
 		t.Errorf("after the detached fetch: %v, %d calls", err, r.count("Objects"))
 	}
 }
+
+func TestInnerTokenExpired(t *testing.T) {
+	ctx := t.Context()
+	m, err := memory.NewWith(memory.Options{MaxLog: 1, Collections: []memory.CollectionOptions{{ID: "cal"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed(t, m, 2)
+	r := &reader{mem: m, calls: map[string]int{}}
+	c := cache.Wrap(full{r}, cache.Options{})
+	tok, err := c.Token(ctx, "cal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three upstream writes overflow memory's one-entry log, so the
+	// cache's inner token is refused and it lists once.
+	for i := range 3 {
+		if _, err := m.Put(ctx, "cal", event(fmt.Sprintf("new-%d", i), 0), adapters.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := r.count("Changes")
+	d, err := c.Changes(ctx, "cal", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.count("Changes") - before; got != 2 || r.count("Objects") != 0 {
+		t.Errorf("resync made %d Changes and %d Objects calls, want 2 (refused delta, full list) and 0", got, r.count("Objects"))
+	}
+	if got := ids(d.Updated); !slices.Equal(got, []string{"new-0", "new-1", "new-2"}) || len(d.Deleted) != 0 {
+		t.Errorf("delta across the resync = %q, deleted %q", got, d.Deleted)
+	}
+}

@@ -18,6 +18,9 @@ const DefaultMaxBytes = 64 << 20
 type Store struct {
 	max    int64
 	nextID atomic.Uint64
+	// removals counts objects leaving the store, so that a collection's
+	// assembled listing knows whether it still holds.
+	removals atomic.Uint64
 
 	// mu guards lru and bytes together: golang-lru bounds entries by
 	// count, so the byte bound is kept here, and an Add plus the
@@ -47,7 +50,10 @@ func NewStore(maxBytes int64) *Store {
 	s := &Store{max: maxBytes}
 	// The evict callback runs synchronously inside Add/Remove calls made
 	// with s.mu held, so it may update s.bytes without locking.
-	l, err := simplelru.NewLRU[objKey, entry](math.MaxInt, func(_ objKey, e entry) { s.bytes -= e.size })
+	l, err := simplelru.NewLRU[objKey, entry](math.MaxInt, func(_ objKey, e entry) {
+		s.bytes -= e.size
+		s.removals.Add(1)
+	})
 	if err != nil {
 		panic(err) // only for a non-positive size
 	}
