@@ -293,5 +293,8 @@ func (pc *pcomp) length() span {
 			l = s
 		}
 	}
+	if pc.rec != nil && pc.rec.longest.max() > l.max() {
+		l = pc.rec.longest
+	}
 	return l
 }

@@ -34,6 +34,7 @@ type recurrence struct {
 	// bounded is false for an RRULE without COUNT or UNTIL.
 	bounded bool
 	rdates  []rdate
+	longest span // of the RDATE periods
 	exInst  map[int64]struct{}
 	exDay   map[int]struct{} // DATE EXDATEs of a DATE-TIME series
 	// occ caches the first instance starts (unix seconds) of DTSTART and
@@ -71,6 +72,9 @@ func (ps *parser) recurrence(pc *pcomp, cache int) *recurrence {
 			r := rdate{start: pe.start}
 			if pe.hasEnd {
 				r.span, r.has = between(pe.start, pe.end, false), true
+				if r.span.max() > rec.longest.max() {
+					rec.longest = r.span
+				}
 			}
 			rec.rdates = append(rec.rdates, r)
 		}

@@ -168,7 +168,7 @@ func (p *Prepared) alarmOverlaps(a *pcomp, r rng) (bool, error) {
 		return hit(a.triggerAbs), nil
 	}
 	parent := a.parent
-	if parent == nil || !parent.hasStart {
+	if parent == nil || !(parent.hasStart || a.relatedEnd && parent.hasDue) {
 		return false, nil
 	}
 	if parent.err != nil {
