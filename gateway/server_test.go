@@ -284,3 +284,66 @@ func TestContacts(t *testing.T) {
 	f.do("REPORT", "/dav/addressbooks/alice/mem~contacts/", `<c:calendar-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:filter><c:comp-filter name="VCALENDAR"/></c:filter></c:calendar-query>`).
 		must(t, http.StatusForbidden, "supported-report")
 }
+
+func TestCalendarQuery(t *testing.T) {
+	f := newFixture(t, 0)
+	coll := "/dav/calendars/alice/mem~work/"
+	// A weekly series that started long before the window.
+	weekly := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:weekly\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250107T090000Z\r\nDTEND:20250107T100000Z\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	// A long event that began before the window and runs into it.
+	long := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:long\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20261125T000000Z\r\nDTEND:20261203T000000Z\r\nSUMMARY:Conference\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	past := strings.Replace(strings.Replace(event1, "20261201", "20240101", 2), "ev1@example.com", "past", 1)
+	todo := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTODO\r\nUID:todo\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:no dates\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+	for name, body := range map[string]string{"weekly": weekly, "long": long, "past": past, "ev1": event1, "todo": todo} {
+		f.do("PUT", coll+name+".ics", body).must(t, 201)
+	}
+	q := func(comp, extra string) string {
+		return `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="` + comp + `">` + extra + `</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
+	}
+	window := `<c:time-range start="20261201T000000Z" end="20261202T000000Z"/>`
+	r := f.do("REPORT", coll, q("VEVENT", window), "Depth", "1").must(t, 207, "weekly.ics", "long.ics", "ev1.ics")
+	if strings.Contains(r.body, "past.ics") || strings.Contains(r.body, "todo.ics") {
+		t.Fatalf("calendar-query over-matched:\n%s", r.body)
+	}
+	// Open-ended range: everything from 2026 on.
+	r = f.do("REPORT", coll, q("VEVENT", `<c:time-range start="20260101T000000Z"/>`), "Depth", "1").must(t, 207, "weekly.ics", "long.ics", "ev1.ics")
+	if strings.Contains(r.body, "past.ics") {
+		t.Fatalf("open range matched a 2024 event:\n%s", r.body)
+	}
+	// Case-insensitive text-match.
+	r = f.do("REPORT", coll, q("VEVENT", `<c:prop-filter name="SUMMARY"><c:text-match>STANDUP</c:text-match></c:prop-filter>`), "Depth", "1").must(t, 207, "weekly.ics")
+	if strings.Contains(r.body, "long.ics") {
+		t.Fatalf("text-match over-matched:\n%s", r.body)
+	}
+	// A VTODO without dates matches any range.
+	f.do("REPORT", coll, q("VTODO", window), "Depth", "1").must(t, 207, "todo.ics")
+	// Expanded calendar-data carries instances with RECURRENCE-ID.
+	ex := `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><c:calendar-data><c:expand start="20261201T000000Z" end="20261215T000000Z"/></c:calendar-data></d:prop><c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:prop-filter name="UID"><c:text-match collation="i;octet">weekly</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
+	r = f.do("REPORT", coll, ex, "Depth", "1").must(t, 207, "RECURRENCE-ID")
+	if strings.Contains(r.body, "RRULE") {
+		t.Fatalf("expanded data still has RRULE:\n%s", r.body)
+	}
+	// Free-busy over the window.
+	fb := `<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:time-range start="20261201T000000Z" end="20261202T000000Z"/></c:free-busy-query>`
+	f.do("REPORT", coll, fb, "Depth", "1").must(t, 200, "BEGIN:VFREEBUSY", "FREEBUSY")
+	// A bad time-range is a clear 400.
+	f.do("REPORT", coll, q("VEVENT", `<c:time-range start="2026-12-01"/>`), "Depth", "1").must(t, http.StatusBadRequest, "valid-filter")
+}
+
+func TestAddressbookQuery(t *testing.T) {
+	f := newFixture(t, 0)
+	coll := "/dav/addressbooks/alice/mem~contacts/"
+	for i, name := range []string{"Jane Doe", "John Smith", "Zoë Müller"} {
+		card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c" + string(rune('0'+i)) + "\r\nFN:" + name + "\r\nEND:VCARD\r\n"
+		f.do("PUT", coll+"c"+string(rune('0'+i))+".vcf", card, "Content-Type", "text/vcard").must(t, 201)
+	}
+	q := `<card:addressbook-query xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop><d:getetag/><card:address-data/></d:prop><card:filter><card:prop-filter name="FN"><card:text-match match-type="contains">john</card:text-match></card:prop-filter></card:filter></card:addressbook-query>`
+	r := f.do("REPORT", coll, q, "Depth", "1").must(t, 207, "John Smith")
+	if strings.Contains(r.body, "Jane") {
+		t.Fatalf("over-matched:\n%s", r.body)
+	}
+	q = strings.Replace(q, "john", "MÜLLER", 1)
+	f.do("REPORT", coll, q, "Depth", "1").must(t, 207, "Zoë Müller")
+	lim := `<card:addressbook-query xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop><d:getetag/></d:prop><card:filter/><card:limit><card:nresults>1</card:nresults></card:limit></card:addressbook-query>`
+	f.do("REPORT", coll, lim, "Depth", "1").must(t, 207, "number-of-matches-within-limits")
+}
