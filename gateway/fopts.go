@@ -1,5 +1,27 @@
 package gateway
 
-import "github.com/davgate/davgate/adapters/filter"
+import (
+	"time"
 
-func (s *Server) filterOptions() []filter.Option { return nil }
+	"github.com/emersion/go-ical"
+
+	"github.com/davgate/davgate/adapters/filter"
+	"github.com/davgate/davgate/adapters/icalfix"
+)
+
+// filterOptions resolves TZIDs as the ICS adapter does: IANA, Windows and
+// Outlook names first (cached), then the object's own VTIMEZONEs, built only
+// when needed because most objects never get there.
+func (s *Server) filterOptions(cal *ical.Calendar) []filter.Option {
+	var own icalfix.Resolver
+	return []filter.Option{filter.WithResolver(func(tzid string) (*time.Location, error) {
+		loc, err := icalfix.LoadLocation(tzid)
+		if err == nil || cal == nil {
+			return loc, err
+		}
+		if own == nil {
+			own = icalfix.NewResolver(cal)
+		}
+		return own(tzid)
+	})}
+}

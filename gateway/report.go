@@ -130,14 +130,13 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, c *collRe
 	if err != nil {
 		return err
 	}
-	opts := s.filterOptions()
 	ms := newMultistatus(w)
 	skipped := 0
 	for _, o := range objs {
 		cal, err := calendarOf(o)
 		ok := false
 		if err == nil {
-			ok, err = filter.Match(cal, f, opts...)
+			ok, err = filter.Match(cal, f, s.filterOptions(cal)...)
 		}
 		if err != nil {
 			// One bad object never fails the report. Over-returning is
@@ -345,7 +344,7 @@ func (s *Server) freeBusy(w http.ResponseWriter, r *http.Request, c *collRef, bo
 			cals = append(cals, cal)
 		}
 	}
-	periods := filter.FreeBusy(cals, tr.Start, tr.End, s.filterOptions()...)
+	periods := filter.FreeBusy(cals, tr.Start, tr.End, s.filterOptions(nil)...)
 	out := filter.EncodeFreeBusy(periods, tr.Start, tr.End, time.Now())
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(out); err != nil {
@@ -363,7 +362,7 @@ func (s *Server) expanded(o adapters.Object, tr filter.TimeRange) ([]byte, bool)
 	if err != nil {
 		return nil, false
 	}
-	ex, err := filter.Expand(cal, tr.Start, tr.End, s.filterOptions()...)
+	ex, err := filter.Expand(cal, tr.Start, tr.End, s.filterOptions(cal)...)
 	if err != nil {
 		s.log.Debug("cannot expand object", "object", o.ID, "err", err)
 		return nil, false

@@ -27,7 +27,8 @@ type Instance struct {
 	// instance already has that name. It labels logs and metrics.
 	Name string
 	Type string
-	// Adapter is what the gateway serves: the instance wrapped by the cache.
+	// Adapter is what the gateway serves: the instance wrapped by the
+	// cache, which closes the instance when closed.
 	Adapter adapters.Reader
 	// Raw is the unwrapped instance, for its Status.
 	Raw adapters.Adapter
@@ -35,13 +36,22 @@ type Instance struct {
 	Sources []string
 }
 
-// Status returns the instance's upstream status; adapters without an
-// upstream (memory) are always healthy.
+// Status returns the instance's upstream status as the cache sees it
+// (stale when serving old data), merged with the adapter's own report;
+// adapters without an upstream (memory) are healthy.
 func (in *Instance) Status() adapters.Status {
-	if r, ok := in.Raw.(adapters.StatusReporter); ok {
-		return r.Status()
+	st := adapters.Status{Healthy: true}
+	if r, ok := in.Adapter.(adapters.StatusReporter); ok {
+		st = r.Status()
 	}
-	return adapters.Status{Healthy: true}
+	// The cache counts its calls into the adapter; an adapter that
+	// reports its own counts its real upstream requests, which is what
+	// davgate_upstream_fetches_total means.
+	if r, ok := in.Raw.(adapters.StatusReporter); ok && in.Raw != adapters.Adapter(in.Adapter) {
+		own := r.Status()
+		st.Fetches, st.Failures = own.Fetches, own.Failures
+	}
+	return st
 }
 
 // Runtime is a built configuration: what gateway.New needs, plus the
@@ -153,9 +163,7 @@ func (rt *Runtime) start(ctx context.Context, cfg *Config, s Source, name string
 	if stats != nil {
 		rt.Metrics.AddCache(name, stats)
 	}
-	if r, ok := a.(adapters.StatusReporter); ok {
-		rt.Metrics.AddSource(name, s.Type, r.Status)
-	}
+	rt.Metrics.AddSource(name, s.Type, in.Status)
 	return in, nil
 }
 

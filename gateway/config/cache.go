@@ -2,31 +2,31 @@ package config
 
 import (
 	"github.com/davgate/davgate/adapters"
+	"github.com/davgate/davgate/cache"
 	"github.com/davgate/davgate/gateway/metrics"
 )
 
-// cacheFactory wraps each instance once with the object cache, all
-// instances sharing one memory bound (cache.max_bytes).
-//
-// TODO(cache): the cache package's Wrap is not in the tree yet; until it
-// is, instances are served unwrapped. When it lands this becomes:
-//
-//	store := cache.NewStore(cfg.MaxBytes)
-//	a := cache.Wrap(inner, cache.Options{Store: store, MaxBytes: cfg.MaxBytes,
-//		TTL: cfg.TTL, Name: name, Logger: env.Logger.With("instance", name), Now: env.Now})
-//	return a, func() metrics.CacheStats { ... a.Stats() ... }
+// cacheFactory wraps each instance once with the object cache. All
+// instances share one Store, so cache.max_bytes bounds the process, not
+// each instance.
 type cacheFactory struct {
-	cfg Cache
-	env adapters.Env
+	store *cache.Store
+	cfg   Cache
+	env   adapters.Env
 }
 
 func newCacheFactory(cfg Cache, env adapters.Env) *cacheFactory {
-	return &cacheFactory{cfg: cfg, env: env}
+	return &cacheFactory{store: cache.NewStore(cfg.MaxBytes), cfg: cfg, env: env}
 }
 
-// wrap returns the adapter to serve for inner and, if the cache reports
-// them, a func reading its stats for /metrics.
+// wrap returns the adapter to serve for inner and a func reading its
+// stats for /metrics. Bytes and Entries are those of the shared store.
 func (f *cacheFactory) wrap(inner adapters.Reader, name string) (adapters.Reader, func() metrics.CacheStats) {
-	_ = name
-	return inner, nil
+	a := f.store.Wrap(inner, cache.Options{
+		TTL: f.cfg.TTL, Name: name, Logger: f.env.Logger, Now: f.env.Now,
+	})
+	return a, func() metrics.CacheStats {
+		s := a.Stats()
+		return metrics.CacheStats{Hits: s.Hits, Misses: s.Misses, Bytes: uint64(max(s.Bytes, 0)), Entries: uint64(max(s.Entries, 0))}
+	}
 }

@@ -151,8 +151,8 @@ var (
 	cacheLabels      = []string{"cache"}
 	descCacheHits    = prometheus.NewDesc("davgate_cache_hits_total", "Cache lookups answered from the cache.", cacheLabels, nil)
 	descCacheMisses  = prometheus.NewDesc("davgate_cache_misses_total", "Cache lookups that went to the adapter.", cacheLabels, nil)
-	descCacheBytes   = prometheus.NewDesc("davgate_cache_bytes", "Bytes held by the cache.", cacheLabels, nil)
-	descCacheEntries = prometheus.NewDesc("davgate_cache_entries", "Entries held by the cache.", cacheLabels, nil)
+	descCacheBytes   = prometheus.NewDesc("davgate_cache_bytes", "Bytes held by the cache store; instances sharing a store report the same value.", cacheLabels, nil)
+	descCacheEntries = prometheus.NewDesc("davgate_cache_entries", "Objects held by the cache store; instances sharing a store report the same value.", cacheLabels, nil)
 )
 
 // scrapeCollector reads the registered funcs at scrape time.
