@@ -278,7 +278,7 @@ func TestPropFilters(t *testing.T) {
 		})
 	}
 	t.Run("recurring dtstart time-range", func(t *testing.T) {
-		c := calendar(t, event(append([]string{"DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY"})...))
+		c := calendar(t, event("DTSTART:20240101T100000Z", "RRULE:FREQ=DAILY"))
 		if !mustMatch(t, c, on(PropFilter{Name: "DTSTART", TimeRange: tr(t, "20240110T100000Z", "20240110T100001Z")})) {
 			t.Error("instance DTSTART not matched")
 		}
