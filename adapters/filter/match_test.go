@@ -326,3 +326,22 @@ func TestMalformed(t *testing.T) {
 		}
 	})
 }
+
+func TestPreparedConcurrent(t *testing.T) {
+	p, err := Prepare(calendar(t, event("DTSTART:20240101T100000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool)
+	for i := 0; i < 4; i++ {
+		go func() {
+			ok, _ := p.Match(inRange("VEVENT", tr(t, "20300101T100000Z", "20300101T103000Z")))
+			done <- ok
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if !<-done {
+			t.Error("instance past the cache not matched")
+		}
+	}
+}
