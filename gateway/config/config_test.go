@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/davgate/davgate/adapters"
 	_ "github.com/davgate/davgate/adapters/memory"
+	"github.com/davgate/davgate/cache"
 )
 
 // demoHash is bcrypt cost 10 of "demo".
@@ -365,6 +367,20 @@ func TestBuildSharesInstances(t *testing.T) {
 	}
 	if !health[2].Status.Healthy { // memory reports no status: healthy
 		t.Errorf("memory instance unhealthy: %+v", health[2])
+	}
+	if _, ok := users[0].Sources[0].Adapter.(*cache.Adapter); !ok {
+		t.Errorf("source adapter %T is not wrapped by the cache", users[0].Sources[0].Adapter)
+	}
+	rec := httptest.NewRecorder()
+	rt.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, w := range []string{
+		`davgate_upstream_fetches_total{source="feed",type="counting"} 3`, // the adapter's own count
+		`davgate_source_healthy{source="bob/feed",type="counting"} 1`,
+		`davgate_cache_hits_total{cache="mem"} 0`,
+	} {
+		if !strings.Contains(rec.Body.String(), w) {
+			t.Errorf("metrics lack %q", w)
+		}
 	}
 	if rt.Options.MaxBodyBytes != DefaultMaxBodyBytes || rt.Options.Logger == nil || rt.Options.Metrics == nil {
 		t.Errorf("options incomplete: %+v", rt.Options)
