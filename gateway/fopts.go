@@ -13,8 +13,12 @@ import (
 // Outlook names first (cached), then the object's own VTIMEZONEs, built only
 // when needed because most objects never get there.
 func (s *Server) filterOptions(cal *ical.Calendar) []filter.Option {
+	return []filter.Option{filter.WithResolver(s.filterResolver(cal))}
+}
+
+func (s *Server) filterResolver(cal *ical.Calendar) func(string) (*time.Location, error) {
 	var own icalfix.Resolver
-	return []filter.Option{filter.WithResolver(func(tzid string) (*time.Location, error) {
+	return func(tzid string) (*time.Location, error) {
 		loc, err := icalfix.LoadLocation(tzid)
 		if err == nil || cal == nil {
 			return loc, err
@@ -23,5 +27,5 @@ func (s *Server) filterOptions(cal *ical.Calendar) []filter.Option {
 			own = icalfix.NewResolver(cal)
 		}
 		return own(tzid)
-	})}
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/davgate/davgate/adapters"
 	"github.com/davgate/davgate/adapters/filter"
+	"github.com/davgate/davgate/adapters/icalfix"
 )
 
 var (
@@ -124,6 +125,13 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, c *collRe
 	if f.Name != "VCALENDAR" {
 		return errPrecond(http.StatusForbidden, "<c:valid-filter/>", "the filter must start with comp-filter VCALENDAR")
 	}
+	if err := f.Validate(); err != nil {
+		return &davError{status: http.StatusForbidden, precond: "<c:supported-collation/>", msg: "unsupported collation or filter", cause: err}
+	}
+	loc, err := s.queryZone(q.Timezone, c)
+	if err != nil {
+		return err
+	}
 	req := propsOf(q.AllProp, q.Prop)
 	ctx := r.Context()
 	objs, err := c.src.Adapter.Objects(ctx, c.meta.ID, rangeOf(f))
@@ -133,10 +141,10 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, c *collRe
 	ms := newMultistatus(w)
 	skipped := 0
 	for _, o := range objs {
-		cal, err := calendarOf(o)
+		p, err := s.prepared(c.meta.ID, o, loc)
 		ok := false
 		if err == nil {
-			ok, err = filter.Match(cal, f, s.filterOptions(cal)...)
+			ok, err = p.Match(f)
 		}
 		if err != nil {
 			// One bad object never fails the report. Over-returning is
@@ -372,4 +380,30 @@ func (s *Server) expanded(o adapters.Object, tr filter.TimeRange) ([]byte, bool)
 		return nil, false
 	}
 	return buf.Bytes(), true
+}
+
+// queryZone is the zone for floating times: the query's <C:timezone>, else
+// the collection's, else UTC (RFC 4791 §7.3).
+func (s *Server) queryZone(vtz string, c *collRef) (*time.Location, error) {
+	if strings.TrimSpace(vtz) != "" {
+		cal, err := safeDecodeCal([]byte(vtz))
+		if err != nil {
+			return nil, &davError{status: http.StatusBadRequest, precond: "<c:valid-calendar-data/>", msg: "the timezone element is not a valid VTIMEZONE", cause: err}
+		}
+		for _, child := range cal.Children {
+			if child.Name == ical.CompTimezone {
+				if id := child.Props.Get(ical.PropTimezoneID); id != nil {
+					if loc, err := s.filterResolver(cal)(id.Value); err == nil {
+						return loc, nil
+					}
+				}
+			}
+		}
+	}
+	if c.meta.TimeZone != "" {
+		if loc, err := icalfix.LoadLocation(c.meta.TimeZone); err == nil {
+			return loc, nil
+		}
+	}
+	return time.UTC, nil
 }

@@ -24,6 +24,7 @@ type Server struct {
 	log     *slog.Logger
 	users   map[string]*userEntry
 	handler http.Handler
+	prep    *preparedCache
 	idBase  string
 	idSeq   atomic.Uint64
 }
@@ -54,7 +55,7 @@ func New(opts Options) (*Server, error) {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	s := &Server{opts: opts, log: opts.Logger, users: map[string]*userEntry{}, idBase: hex.EncodeToString(b[:])}
+	s := &Server{opts: opts, log: opts.Logger, users: map[string]*userEntry{}, idBase: hex.EncodeToString(b[:]), prep: newPreparedCache()}
 	for _, u := range opts.Users {
 		if u.Name == "" || strings.ContainsAny(u.Name, "/") {
 			return nil, fmt.Errorf("gateway: invalid user name %q", u.Name)

@@ -326,6 +326,8 @@ func TestCalendarQuery(t *testing.T) {
 	// Free-busy over the window.
 	fb := `<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:time-range start="20261201T000000Z" end="20261202T000000Z"/></c:free-busy-query>`
 	f.do("REPORT", coll, fb, "Depth", "1").must(t, 200, "BEGIN:VFREEBUSY", "FREEBUSY")
+	// An unknown collation is refused with the RFC 4791 precondition.
+	f.do("REPORT", coll, q("VEVENT", `<c:prop-filter name="SUMMARY"><c:text-match collation="x-unknown">a</c:text-match></c:prop-filter>`), "Depth", "1").must(t, http.StatusForbidden, "supported-collation")
 	// A bad time-range is a clear 400.
 	f.do("REPORT", coll, q("VEVENT", `<c:time-range start="2026-12-01"/>`), "Depth", "1").must(t, http.StatusBadRequest, "valid-filter")
 }

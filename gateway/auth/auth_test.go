@@ -236,12 +236,18 @@ func TestUnknownUserCostsAsMuchAsKnown(t *testing.T) {
 	}
 	a := New(map[string]Secret{"demo": mustParse(t, demoBcrypt)}, Options{CacheTTL: -1})
 	ctx := context.Background()
-	start := time.Now()
-	a.Authenticate(ctx, "demo", "wrong")
-	known := time.Since(start)
-	start = time.Now()
-	a.Authenticate(ctx, "ghost", "wrong")
-	unknown := time.Since(start)
+	// The minimum of a few runs filters out scheduling noise on a
+	// shared machine.
+	fastest := func(user string) time.Duration {
+		best := time.Duration(1<<63 - 1)
+		for range 3 {
+			start := time.Now()
+			a.Authenticate(ctx, user, "wrong")
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	known, unknown := fastest("demo"), fastest("ghost")
 	// Both run one bcrypt cost-10 compare; allow generous noise on a
 	// shared machine but catch a missing dummy compare (~0 vs ~50 ms).
 	if unknown < known/4 {
