@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,10 @@ type Options struct {
 	StripAlarms bool
 	// Resolve resolves TZIDs; nil means NewResolver(cal).
 	Resolve Resolver
+	// Zones, when set (from NormalizeZones), supplies the VTIMEZONE for
+	// each IANA TZID the calendar uses and lacks. They are shared, not
+	// copied: callers must treat the result as read-only.
+	Zones map[string]*ical.Component
 }
 
 // Report counts what Normalize changed.
@@ -133,7 +138,61 @@ func Normalize(cal *ical.Calendar, o Options) (Report, error) {
 	if len(c.Children) == 0 {
 		return r, fmt.Errorf("icalfix: calendar has no components left: %w", adapters.ErrInvalid)
 	}
+	if o.Zones != nil {
+		var add []*ical.Component
+		for _, name := range slices.Sorted(maps.Keys(n.used)) {
+			if z, ok := o.Zones[name]; ok && !seen[name] {
+				add = append(add, z)
+			}
+		}
+		c.Children = append(add, c.Children...)
+	}
 	return r, nil
+}
+
+// NormalizeZones repairs VTIMEZONE components once so that many objects
+// can share them through Options.Zones. It returns them keyed by the IANA
+// name Normalize writes as TZID for times in them; zones that resolve to
+// no IANA name are left out, since Normalize converts their times to UTC.
+// The input components are not modified.
+func NormalizeZones(zones []*ical.Component, resolve Resolver) map[string]*ical.Component {
+	if resolve == nil {
+		resolve = NewResolverFromZones(zones)
+	}
+	var r Report
+	n := normalizer{o: Options{Resolve: resolve}, r: &r, zones: map[string]zoneFix{}}
+	seen := map[string]bool{}
+	out := map[string]*ical.Component{}
+	for _, z := range zones {
+		if z.Name != ical.CompTimezone {
+			continue
+		}
+		c := Clone(z)
+		if !n.timezone(c, seen) {
+			continue
+		}
+		name := tzidOf(c)
+		if loc, err := loadIANA(name); err == nil && loc != time.UTC {
+			out[name] = c
+		}
+	}
+	return out
+}
+
+// Clone deep-copies a component.
+func Clone(c *ical.Component) *ical.Component {
+	out := &ical.Component{Name: c.Name, Props: make(ical.Props, len(c.Props))}
+	for name, ps := range c.Props {
+		cp := make([]ical.Prop, len(ps))
+		for i, p := range ps {
+			cp[i] = ical.Prop{Name: p.Name, Value: p.Value, Params: cloneParams(p.Params)}
+		}
+		out.Props[name] = cp
+	}
+	for _, ch := range c.Children {
+		out.Children = append(out.Children, Clone(ch))
+	}
+	return out
 }
 
 type zoneFix struct {

@@ -98,11 +98,42 @@ var errUnknown = fmt.Errorf("unknown time zone")
 
 // loadIANA refuses names time.LoadLocation would take as file paths or
 // that are not zone names at all.
+// Results are cached: time.LoadLocation reads and parses zoneinfo on
+// every call.
 func loadIANA(name string) (*time.Location, error) {
 	if name == "" || name == "Local" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") || strings.ContainsAny(name, `\ `) {
 		return nil, errUnknown
 	}
-	return time.LoadLocation(name)
+	if r, ok := ianaCache.Load(name); ok {
+		res := r.(locResult)
+		return res.loc, res.err
+	}
+	loc, err := time.LoadLocation(name)
+	if cacheSize.Add(1) < 10000 {
+		ianaCache.Store(name, locResult{loc, err})
+	}
+	return loc, err
+}
+
+var ianaCache sync.Map // string → locResult
+
+// ParseDateTime parses a DATE or DATE-TIME value with its TZID parameter
+// (resolved with LoadLocation); floating values and DATEs are taken in
+// floating. Unlike go-ical's Prop.DateTime it understands non-IANA TZIDs
+// and does not read zoneinfo on every call.
+func ParseDateTime(value, tzid string, floating *time.Location) (time.Time, error) {
+	loc := floating
+	if tzid != "" && !strings.HasSuffix(value, "Z") {
+		l, err := LoadLocation(tzid)
+		if err != nil {
+			return time.Time{}, err
+		}
+		loc = l
+	}
+	if t, ok := parseDateTime(value, loc); ok {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("icalfix: %q is not a DATE or DATE-TIME: %w", value, adapters.ErrInvalid)
 }
 
 var windowsFold, displayFold, cityIndex = func() (map[string]string, map[string]string, map[string]string) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,13 +78,8 @@ func build(body []byte, prev *snapshot, o buildOptions) (*snapshot, error) {
 		}
 		zoneComps = append(zoneComps, cal.Children[0])
 	}
-	zones := map[string]*ical.Component{}
-	for _, z := range zoneComps {
-		if p := z.Props.Get(ical.PropTimezoneID); p != nil {
-			zones[p.Value] = z
-		}
-	}
 	resolve := icalfix.NewResolverFromZones(zoneComps)
+	zones := icalfix.NormalizeZones(zoneComps, resolve)
 	var salt [32]byte
 	zh.Write([]byte{boolByte(o.stripAlarms)})
 	copy(salt[:], zh.Sum(nil))
@@ -336,25 +330,17 @@ func buildOne(g *group, salt [32]byte, prev *snapshot, prevByID map[string]int, 
 	if err != nil {
 		return e, fmt.Errorf("UID %q: %w", g.uid, err)
 	}
-	var tz []*ical.Component
-	seen := map[string]bool{}
-	for _, c := range cal.Children {
-		for _, name := range usedTZIDs(c) {
-			if z, ok := zones[name]; ok && !seen[name] {
-				seen[name] = true
-				tz = append(tz, cloneComponent(z))
-			}
-		}
-	}
-	cal.Children = append(tz, cal.Children...)
-	if _, err := icalfix.Normalize(cal, icalfix.Options{Stamp: o.stamp, StripAlarms: o.stripAlarms, Resolve: resolve, ProdID: prodID}); err != nil {
+	// Zones come shared from the feed: one copy for all objects.
+	nopts := icalfix.Options{Stamp: o.stamp, StripAlarms: o.stripAlarms, Resolve: resolve, ProdID: prodID, Zones: zones}
+	if _, err := icalfix.Normalize(cal, nopts); err != nil {
 		return e, fmt.Errorf("UID %q: %w", g.uid, err)
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(texts[0]) * (len(texts) + 1))
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return e, fmt.Errorf("UID %q: encode: %w: %v", g.uid, adapters.ErrInvalid, err)
 	}
-	raw := buf.Bytes()
+	raw := bytes.Clone(buf.Bytes()) // exact size: the buffer may be twice as large
 	sum := sha256.Sum256(raw)
 	e.obj = adapters.Object{ID: id, Data: cal, Raw: raw, Version: hex.EncodeToString(sum[:16]), Updated: updated(cal)}
 	e.lo, e.hi = bounds(cal)
@@ -373,44 +359,11 @@ func objectID(uid string) string {
 	return "u-" + hex.EncodeToString(h[:16])
 }
 
-func usedTZIDs(c *ical.Component) []string {
-	var out []string
-	for _, ps := range c.Props {
-		for _, p := range ps {
-			if v := p.Params.Get(ical.ParamTimezoneID); v != "" && !slices.Contains(out, v) {
-				out = append(out, v)
-			}
-		}
-	}
-	for _, ch := range c.Children {
-		out = append(out, usedTZIDs(ch)...)
-	}
-	return out
-}
-
-func cloneComponent(c *ical.Component) *ical.Component {
-	out := &ical.Component{Name: c.Name, Props: make(ical.Props, len(c.Props))}
-	for name, ps := range c.Props {
-		cp := make([]ical.Prop, len(ps))
-		for i, p := range ps {
-			cp[i] = ical.Prop{Name: p.Name, Value: p.Value, Params: make(ical.Params, len(p.Params))}
-			for k, v := range p.Params {
-				cp[i].Params[k] = slices.Clone(v)
-			}
-		}
-		out.Props[name] = cp
-	}
-	for _, ch := range c.Children {
-		out.Children = append(out.Children, cloneComponent(ch))
-	}
-	return out
-}
-
 func updated(cal *ical.Calendar) time.Time {
 	var t time.Time
 	for _, c := range cal.Children {
 		if p := c.Props.Get(ical.PropLastModified); p != nil {
-			if v, err := p.DateTime(time.UTC); err == nil && v.After(t) {
+			if v, err := icalfix.ParseDateTime(p.Value, "", time.UTC); err == nil && v.After(t) {
 				t = v
 			}
 		}
@@ -470,7 +423,7 @@ func bounds(cal *ical.Calendar) (lo, hi time.Time) {
 		for _, p := range c.Props[ical.PropRecurrenceDates] {
 			a, b, _ := strings.Cut(p.Value, "/")
 			for _, v := range []string{a, b} {
-				t, err := (&ical.Prop{Name: p.Name, Params: p.Params, Value: v}).DateTime(time.UTC)
+				t, err := icalfix.ParseDateTime(v, p.Params.Get(ical.ParamTimezoneID), time.UTC)
 				if err != nil {
 					continue
 				}
@@ -507,7 +460,7 @@ func propTime(c *ical.Component, name string) (time.Time, bool) {
 	if p == nil {
 		return time.Time{}, false
 	}
-	t, err := p.DateTime(time.UTC)
+	t, err := icalfix.ParseDateTime(p.Value, p.Params.Get(ical.ParamTimezoneID), time.UTC)
 	return t, err == nil
 }
 
