@@ -470,8 +470,8 @@ func TestRequestHeadersAndOverrides(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://calendar.google.com/calendar/ical/me%40gmail.com/private-0123456789abcdef0123456789/basic.ics": "https://calendar.google.com/…/basic.ics",
-		"https://user:pw@example.org/feed.ics?token=abc":                                                       "https://example.org/feed.ics?…",
-		"https://example.org/a/b/3f9e1c2d4b5a69788796a5b4":                                                     "https://example.org/…",
+		"https://user:pw@example.org/feed.ics?token=abc":                                                        "https://example.org/feed.ics?…",
+		"https://example.org/a/b/3f9e1c2d4b5a69788796a5b4":                                                      "https://example.org/…",
 		"testdata/feeds/team.ics": "testdata/feeds/team.ics",
 	} {
 		if got := redactURL(in); got != want {
