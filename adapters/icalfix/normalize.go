@@ -306,6 +306,10 @@ func (n *normalizer) component(c *ical.Component) bool {
 		once = onceJournal
 	case ical.CompFreeBusy:
 		once = onceFreeBusy
+	case ical.CompTimezoneStandard, ical.CompTimezoneDaylight, ical.CompCalendar:
+		return false // only meaningful inside a VTIMEZONE, or at the top
+	case ical.CompTimezone: // nested in a custom component
+		return n.timezone(c, map[string]bool{})
 	}
 	// Nested components: VEVENT and VTODO allow VALARM only; the others none.
 	kids := c.Children[:0]
