@@ -1,0 +1,3 @@
+// Package google is the adapter for Google Calendar (API v3) and Google
+// Contacts (People API v1).
+package google
