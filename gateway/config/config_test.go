@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/davgate/davgate/adapters"
-	_ "github.com/davgate/davgate/adapters/memory"
+	_ "github.com/davgate/davgate/adapters/all"
 	"github.com/davgate/davgate/cache"
 )
 
