@@ -227,18 +227,19 @@ func CapabilitiesOf(a Adapter) Capabilities {
 type Status struct {
 	// Healthy is false when the instance cannot currently reach its
 	// upstream or needs operator action (re-authorisation).
-	Healthy bool
+	Healthy bool `json:"healthy"`
 	// Detail says what is wrong and what to do, for humans.
-	Detail string
+	Detail string `json:"detail,omitempty"`
 	// LastSuccess is the time of the last successful upstream fetch.
-	LastSuccess time.Time
+	LastSuccess time.Time `json:"last_success,omitempty"`
 	// LastError is the last upstream failure, or "".
-	LastError string
+	LastError string `json:"last_error,omitempty"`
 	// Fetches and Failures count upstream calls since start.
-	Fetches, Failures uint64
+	Fetches  uint64 `json:"fetches"`
+	Failures uint64 `json:"failures"`
 	// Stale is true when reads are served from a copy older than the
 	// adapter's refresh interval because the upstream failed.
-	Stale bool
+	Stale bool `json:"stale"`
 }
 
 // StatusReporter is implemented by adapters that talk to an upstream.
