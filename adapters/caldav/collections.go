@@ -76,9 +76,11 @@ func (a *Adapter) CreateCollection(ctx context.Context, meta adapters.Collection
 
 	// MKCOL on an existing resource is 405, which also means "method
 	// not offered"; asking first tells the two apart.
-	if _, err := a.propfind(ctx, target, "0", what, "<d:resourcetype/>"); err == nil {
+	// Xandikos answers a PROPFIND of a missing path with a 207 holding
+	// a 404 response, so the answer's statuses decide.
+	if ms, err := a.propfind(ctx, target, "0", what, "<d:resourcetype/>"); err == nil && exists(ms) {
 		return adapters.Collection{}, fmt.Errorf("caldav: %s: exists: %w", what, adapters.ErrPrecondition)
-	} else if !errors.Is(err, adapters.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, adapters.ErrNotFound) {
 		return adapters.Collection{}, err
 	}
 
@@ -126,7 +128,31 @@ func (a *Adapter) CreateCollection(ctx context.Context, meta adapters.Collection
 		p.Color = &meta.Color
 	}
 	if p.Name != nil || p.Description != nil || p.Color != nil {
-		return a.UpdateCollection(ctx, got.meta.ID, p)
+		up, err := a.UpdateCollection(ctx, got.meta.ID, p)
+		if !errors.Is(err, adapters.ErrUnsupported) {
+			return up, err
+		}
+		// PROPPATCH is all or nothing, so one refused property
+		// (Xandikos has no calendar-description) sinks the others:
+		// set them one by one. The collection exists, and a cosmetic
+		// property must not fail a migration; the returned metadata
+		// shows what the server kept.
+		up = got.meta
+		for _, one := range []adapters.CollectionPatch{{Name: p.Name}, {Description: p.Description}, {Color: p.Color}} {
+			if one.Name == nil && one.Description == nil && one.Color == nil {
+				continue
+			}
+			c, err := a.UpdateCollection(ctx, got.meta.ID, one)
+			if err != nil && !errors.Is(err, adapters.ErrUnsupported) {
+				return adapters.Collection{}, err
+			}
+			if err != nil {
+				a.log.WarnContext(ctx, "server refused a collection property", "collection", meta.ID, "err", err)
+				continue
+			}
+			up = c
+		}
+		return up, nil
 	}
 	return got.meta, nil
 }
@@ -238,4 +264,24 @@ func (a *Adapter) DeleteCollection(ctx context.Context, coll string) error {
 	delete(a.colls, coll)
 	a.mu.Unlock()
 	return nil
+}
+
+// exists reports whether a Depth 0 PROPFIND found its resource.
+func exists(ms *multistatus) bool {
+	for _, r := range ms.Responses {
+		if statusCode(r.Status)/100 != 2 {
+			continue
+		}
+		if len(r.Propstats) == 0 {
+			return r.Status != ""
+		}
+		for _, ps := range r.Propstats {
+			if code := statusCode(ps.Status); code/100 == 2 || code == http.StatusNotFound && ps.Status != "" {
+				// A 404 propstat is a missing property of a
+				// resource that exists.
+				return true
+			}
+		}
+	}
+	return false
 }
