@@ -40,7 +40,7 @@ wait_port() { # port pid name
 	echo "$3 did not listen on $1" >&2
 	exit 1
 }
-rss() { grep -E '^(VmRSS|VmHWM):' "/proc/$1/status" | awk '{printf "\"%s\": %d, ", $1, $2}' | sed 's/:"/"/; s/, $//'; }
+rss() { awk '/^(VmRSS|VmHWM):/ {sub(":", "", $1); printf "%s\"%s\": %d", sep, $1, $2; sep=", "}' "/proc/$1/status"; }
 cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 # ---- build and generate -------------------------------------------------
