@@ -446,9 +446,12 @@ func (s *Server) removeCalendarLocked(c *cal) {
 
 var (
 	b32     = base32.HexEncoding.WithPadding(base32.NoPadding)
-	idRE    = regexp.MustCompile(`^[a-v0-9]{5,1024}$`)
+	idRE    = regexp.MustCompile(`^[a-v0-9]+$`)
 	tombKey = []string{"kind", "etag", "id", "status", "recurringEventId", "originalStartTime"}
 )
+
+// validID: Google event IDs are base32hex, 5 to 1024 characters.
+func validID(id string) bool { return len(id) >= 5 && len(id) <= 1024 && idRE.MatchString(id) }
 
 // newID returns a fresh base32hex ID like Google's event IDs.
 func (s *Server) newID() string {
@@ -940,7 +943,7 @@ func (s *Server) eventsInsert(r *http.Request, u *user) (any, error) {
 	delete(raw, "organizer") // only import may set it
 	if id == "" {
 		id = s.newID()
-	} else if !idRE.MatchString(id) {
+	} else if !validID(id) {
 		return nil, &apiError{Code: 400, Reason: "invalid", Message: "Invalid resource id value."}
 	}
 	if c.events[id] != nil {
@@ -1028,7 +1031,7 @@ func (s *Server) eventsImport(r *http.Request, u *user) (any, error) {
 		id, _ := raw["id"].(string)
 		if id == "" {
 			id = s.newID()
-		} else if !idRE.MatchString(id) {
+		} else if !validID(id) {
 			return nil, &apiError{Code: 400, Reason: "invalid", Message: "Invalid resource id value."}
 		} else if c.events[id] != nil {
 			return nil, &apiError{Code: 409, Reason: "duplicate", Message: "The requested identifier already exists."}

@@ -160,11 +160,13 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
 	TokenType    string `json:"token_type"`
-	expiry       time.Time
 }
 
 func (t *tokenResponse) token() *oauth2.Token {
-	return &oauth2.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.expiry}
+	// Expiry is on the client's clock, as x/oauth2 computes it from
+	// expires_in; the server's may be a test clock.
+	return &oauth2.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType,
+		Expiry: time.Now().Add(time.Duration(t.ExpiresIn) * time.Second)}
 }
 
 func (s *Server) secret(prefix string) string {
@@ -177,7 +179,7 @@ func (s *Server) issueLocked(user, client, scope string, offline bool) *tokenRes
 	at := s.secret("ya29.")
 	exp := s.now().Add(s.cfg.tokenTTL)
 	s.oauth.access[at] = &accessTok{user: user, expiry: exp, scope: scope}
-	t := &tokenResponse{AccessToken: at, ExpiresIn: int(s.cfg.tokenTTL/time.Second) - 1, Scope: scope, TokenType: "Bearer", expiry: exp}
+	t := &tokenResponse{AccessToken: at, ExpiresIn: int(s.cfg.tokenTTL/time.Second) - 1, Scope: scope, TokenType: "Bearer"}
 	if offline {
 		t.RefreshToken = s.secret("1//")
 		s.oauth.refresh[t.RefreshToken] = &refreshTok{user: user, client: client, scope: scope}
@@ -451,14 +453,14 @@ func (s *Server) authenticate(r *http.Request) (*user, *apiError) {
 		if s.cfg.noAuth {
 			return s.userLocked(s.cfg.user), nil
 		}
-		return nil, &apiError{Code: 401, Reason: "required", Location: "Authorization", LocationType: "header",
+		return nil, &apiError{Code: 401, Reason: "required", ItemMessage: "Login Required.", Location: "Authorization", LocationType: "header",
 			Message: "Request is missing required authentication credential. " + authHelp,
 			header:  http.Header{"Www-Authenticate": {`Bearer realm="https://accounts.google.com/"`}}}
 	}
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	a := s.oauth.access[tok]
 	if !ok || a == nil || !s.now().Before(a.expiry) {
-		return nil, &apiError{Code: 401, Reason: "authError", Location: "Authorization", LocationType: "header",
+		return nil, &apiError{Code: 401, Reason: "authError", ItemMessage: "Invalid Credentials", Location: "Authorization", LocationType: "header",
 			Message: "Request had invalid authentication credentials. " + authHelp,
 			header:  http.Header{"Www-Authenticate": {`Bearer realm="https://accounts.google.com/", error="invalid_token"`}}}
 	}

@@ -268,6 +268,7 @@ type apiError struct {
 	Location     string
 	LocationType string
 	Details      []any
+	ItemMessage  string // errors[].message when it differs from Message
 	header       http.Header
 }
 
@@ -306,7 +307,11 @@ func (e *apiError) write(w http.ResponseWriter) {
 		if dom == "" {
 			dom = "global"
 		}
-		b.Errors = []errorItem{{Message: e.Message, Domain: dom, Reason: e.Reason,
+		im := e.ItemMessage
+		if im == "" {
+			im = e.Message
+		}
+		b.Errors = []errorItem{{Message: im, Domain: dom, Reason: e.Reason,
 			Location: e.Location, LocationType: e.LocationType}}
 	}
 	for k, v := range e.header {
