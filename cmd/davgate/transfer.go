@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/davgate/davgate/adapters"
+	_ "github.com/davgate/davgate/adapters/caldav" // migrate/verify endpoints
 	"github.com/davgate/davgate/adapters/transfer"
 	_ "github.com/davgate/davgate/adapters/vdir" // export target
 	"github.com/davgate/davgate/gateway/config"

@@ -4,12 +4,24 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-ical"
+	"github.com/emersion/go-vcard"
+
+	"github.com/davgate/davgate/adapters"
+	"github.com/davgate/davgate/adapters/memory"
+	"github.com/davgate/davgate/adapters/transfer"
 )
 
 // feedText is an ICS feed of n events on consecutive days from 2030-01-01,
@@ -170,6 +182,7 @@ default_calendar = feed
 		t.Fatalf("khal: %v\n%s", err, outb)
 	}
 	got := string(outb)
+	t.Logf("khal lists:\n%s", got)
 	for _, w := range want {
 		if !strings.Contains(got, w) {
 			t.Fatalf("khal does not list %q:\n%s", w, got)
@@ -222,5 +235,386 @@ func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// --- DAV servers on loopback ------------------------------------------------
+
+const (
+	davUser     = "alice"
+	davPassword = "migrate-Pa55"
+)
+
+// davServer is a CalDAV/CardDAV server started by a test.
+type davServer struct {
+	name       string
+	url        string // what --to points at
+	user, pass string
+	stop       func()       // kills the server (SIGKILL), as a crash would
+	start      func() error // starts it again on the same port and storage
+}
+
+func needTool(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is missing; .ci/run installs it", path)
+		}
+		t.Skipf("%s not installed", path)
+	}
+	if _, ok := adapters.Lookup("caldav"); !ok {
+		t.Skip("the caldav adapter is not built in")
+	}
+}
+
+func loopbackPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// daemon runs argv until stop; start may be called again after stop.
+func daemon(t *testing.T, name, probe string, argv ...string) (start func() error, stop func()) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	var (
+		mu  sync.Mutex
+		cmd *exec.Cmd
+	)
+	stop = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if cmd != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			cmd = nil
+		}
+	}
+	start = func() error {
+		mu.Lock()
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Stdout, c.Stderr = logs, logs
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := c.Start(); err != nil {
+			mu.Unlock()
+			return err
+		}
+		cmd = c
+		mu.Unlock()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if resp, err := http.Get(probe); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return fmt.Errorf("%s did not answer within 20s:\n%s", name, logs.String())
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, logs.String())
+		}
+	})
+	if err := start(); err != nil {
+		t.Fatal(err)
+	}
+	return start, stop
+}
+
+func startRadicale(t *testing.T) *davServer {
+	t.Helper()
+	needTool(t, "/usr/bin/radicale")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "users"), davUser+":"+davPassword+"\n")
+	port := loopbackPort(t)
+	cfg := filepath.Join(dir, "radicale.conf")
+	writeFile(t, cfg, fmt.Sprintf(`[server]
+hosts = 127.0.0.1:%d
+[auth]
+type = htpasswd
+htpasswd_filename = %s
+htpasswd_encryption = plain
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = %s
+[logging]
+level = warning
+mask_passwords = True
+`, port, filepath.Join(dir, "users"), filepath.Join(dir, "collections")))
+	root := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	start, stop := daemon(t, "radicale", root+".web/", "/usr/bin/radicale", "-C", cfg)
+	return &davServer{name: "radicale", url: root, user: davUser, pass: davPassword, start: start, stop: stop}
+}
+
+func startXandikos(t *testing.T) *davServer {
+	t.Helper()
+	needTool(t, "/usr/bin/xandikos")
+	dir := t.TempDir()
+	port := loopbackPort(t)
+	root := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	// Xandikos has no authentication of its own; it serves one principal.
+	start, stop := daemon(t, "xandikos", root, "/usr/bin/xandikos", "-d", dir, "-l", "127.0.0.1",
+		"-p", fmt.Sprint(port), "--autocreate", "--current-user-principal", "/"+davUser+"/")
+	return &davServer{name: "xandikos", url: root, start: start, stop: stop}
+}
+
+// target opens the server through the caldav adapter, for checks and
+// for edits "by another client".
+func (s *davServer) target(t *testing.T) transfer.Target {
+	t.Helper()
+	opts := mapOptions{"url": s.url}
+	if s.user != "" {
+		opts["username"], opts["password"] = s.user, s.pass
+	}
+	r, err := newAdapter(context.Background(), "caldav", opts, adapters.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r.(transfer.Target)
+}
+
+func (s *davServer) args() []string {
+	a := []string{"--to", s.url}
+	if s.user != "" {
+		a = append(a, "--to-user", s.user)
+	}
+	return a
+}
+
+func servers(t *testing.T) map[string]func(*testing.T) *davServer {
+	return map[string]func(*testing.T) *davServer{"radicale": startRadicale, "xandikos": startXandikos}
+}
+
+// TestMigrateFeedToServers migrates an ICS feed source with the CLI and
+// walks through reruns, a source change, a target edit and verify.
+func TestMigrateFeedToServers(t *testing.T) {
+	for name, startServer := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t)
+			t.Setenv("DAVGATE_TO_PASSWORD", srv.pass)
+			dir := t.TempDir()
+			feed := filepath.Join(dir, "feed.ics")
+			writeFile(t, feed, feedText(40, nil, nil))
+			cfg := feedConfig(t, feed)
+			state := filepath.Join(dir, "state.json")
+			src := []string{"--config", cfg, "--user", "u"}
+			mig := append(append(append([]string{}, src...), srv.args()...), "--state", state)
+			ver := append(append([]string{}, src...), srv.args()...)
+
+			wantCode(t, call(t, migrate, append(mig, "--dry-run")...), 0, "dry run", "40 created", "create    feed/")
+			wantCode(t, call(t, migrate, mig...), 0, "40 copied (40 created", "0 failed")
+			wantCode(t, call(t, verify, ver...), 0, "40 objects equal")
+			wantCode(t, call(t, migrate, mig...), 0, "0 copied", "40 unchanged")
+
+			tgt := srv.target(t)
+			colls, err := tgt.Collections(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var feedColl *adapters.Collection
+			for i := range colls {
+				if colls[i].ID == "feed" {
+					feedColl = &colls[i]
+				}
+			}
+			if feedColl == nil || feedColl.Name != "Feed calendar" || !strings.HasPrefix(strings.ToLower(feedColl.Color), "#336699") {
+				t.Fatalf("target collection not created with name and color: %+v", colls)
+			}
+
+			// A change in the source is the only thing copied next time.
+			writeFile(t, feed, feedText(40, map[int]string{7: "Rescheduled"}, nil))
+			wantCode(t, call(t, migrate, mig...), 0, "1 copied (0 created, 1 updated", "39 unchanged")
+
+			// An edit on the target is a conflict: skipped by default,
+			// overwritten on request.
+			objs, err := tgt.Objects(context.Background(), "feed", adapters.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var victim adapters.Object
+			for _, o := range objs {
+				if transfer.UID(o) == "feed-9@test" {
+					victim = o
+				}
+			}
+			if victim.ID == "" {
+				t.Fatal("feed-9@test not on the target")
+			}
+			victim.Data.Children[0].Props.SetText(ical.PropSummary, "Edited on the server")
+			victim.Raw = nil
+			if _, err := tgt.Put(context.Background(), "feed", victim, adapters.Cond{IfVersion: victim.Version}); err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, call(t, migrate, mig...), 0, "1 skipped", "conflict: target copy was changed on the target")
+			wantCode(t, call(t, verify, ver...), 1, "1 changed", "+ SUMMARY:Edited on the server")
+			wantCode(t, call(t, migrate, append(mig, "--conflict", "overwrite")...), 0, "1 overwritten")
+			wantCode(t, call(t, verify, ver...), 0)
+
+			// Verify sees a missing, an extra and a changed object.
+			objs, _ = tgt.Objects(context.Background(), "feed", adapters.Query{})
+			byUID := map[string]adapters.Object{}
+			for _, o := range objs {
+				byUID[transfer.UID(o)] = o
+			}
+			if err := tgt.Delete(context.Background(), "feed", byUID["feed-1@test"].ID, adapters.Cond{}); err != nil {
+				t.Fatal(err)
+			}
+			changed := byUID["feed-2@test"]
+			changed.Data.Children[0].Props.SetText(ical.PropLocation, "Room 5")
+			changed.Raw = nil
+			extra := byUID["feed-3@test"]
+			extra.ID = "extra-object"
+			extra.Data.Children[0].Props.SetText(ical.PropUID, "extra@test")
+			extra.Raw = nil
+			for _, o := range []adapters.Object{changed, extra} {
+				if _, err := tgt.Put(context.Background(), "feed", o, adapters.Cond{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantCode(t, call(t, verify, ver...), 1, "1 missing, 1 extra, 1 changed", "missing", "feed-1@test", "extra@test", "+ LOCATION:Room 5")
+		})
+	}
+}
+
+// TestMigrateMemoryToServers copies calendars and an address book from
+// the memory adapter with the engine and checks idempotence.
+func TestMigrateMemoryToServers(t *testing.T) {
+	for name, startServer := range servers(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t)
+			ctx := context.Background()
+			src, err := memory.NewWith(memory.Options{Collections: []memory.CollectionOptions{
+				{ID: "work", Name: "Work", Color: "#AA3300"},
+				{ID: "people", Kind: "addressbook", Name: "People"},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 25 {
+				o := feedObject(t, i)
+				if _, err := src.Put(ctx, "work", o, adapters.Cond{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			card := vcard.Card{}
+			card.SetValue(vcard.FieldVersion, "3.0")
+			card.SetValue(vcard.FieldUID, "ada@test")
+			card.SetValue(vcard.FieldFormattedName, "Ada Lovelace")
+			card.SetName(&vcard.Name{FamilyName: "Lovelace", GivenName: "Ada"})
+			if _, err := src.Put(ctx, "people", adapters.Object{ID: "ada", Card: card}, adapters.Cond{}); err != nil {
+				t.Fatal(err)
+			}
+			colls, _ := src.Collections(ctx)
+			var jobs []transfer.Job
+			for _, c := range colls {
+				jobs = append(jobs, transfer.Job{Source: src, Collection: c, Target: c.ID, Label: c.ID})
+			}
+			dst := srv.target(t)
+			st := transfer.NewState()
+			rep := transfer.Copy(ctx, jobs, dst, transfer.Options{State: st})
+			if tot := rep.Totals(); !rep.OK() || tot.Created != 26 {
+				t.Fatalf("first copy: %+v %v %+v", tot, rep.Aborted, rep.Collections)
+			}
+			if vr := transfer.Verify(ctx, jobs, dst, transfer.VerifyOptions{}); !vr.OK() {
+				t.Fatalf("verify: %+v %+v", vr.Collections[0], vr.Collections[1])
+			}
+			rep = transfer.Copy(ctx, jobs, dst, transfer.Options{State: st})
+			if tot := rep.Totals(); !rep.OK() || tot.Copied != 0 || tot.Unchanged != 26 {
+				t.Fatalf("second copy: %+v", tot)
+			}
+			// Stateless: content comparison alone finds nothing to do.
+			rep = transfer.Copy(ctx, jobs, dst, transfer.Options{})
+			if tot := rep.Totals(); !rep.OK() || tot.Copied != 0 {
+				t.Fatalf("stateless copy: %+v", tot)
+			}
+		})
+	}
+}
+
+func feedObject(t *testing.T, i int) adapters.Object {
+	t.Helper()
+	text := feedText(i+1, nil, nil)
+	cal, err := ical.NewDecoder(strings.NewReader(text)).Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := cal.Children[len(cal.Children)-1]
+	cal.Children = []*ical.Component{ev}
+	return adapters.Object{ID: fmt.Sprintf("ev-%d", i), Data: cal}
+}
+
+// TestMigrateResumesAfterServerCrash kills Radicale in the middle of a
+// migration: the run reports and stops, and a rerun completes the job.
+func TestMigrateResumesAfterServerCrash(t *testing.T) {
+	srv := startRadicale(t)
+	ctx := context.Background()
+	src, err := memory.NewWith(memory.Options{Collections: []memory.CollectionOptions{{ID: "big", Name: "Big"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		if _, err := src.Put(ctx, "big", feedObject(t, i), adapters.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	colls, _ := src.Collections(ctx)
+	jobs := []transfer.Job{{Source: src, Collection: colls[0], Target: "big", Label: "big"}}
+	dst := srv.target(t)
+	var once sync.Once
+	opts := transfer.Options{
+		Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Retries: 2,
+		Progress: func(p transfer.Progress) {
+			if p.Done >= n/3 {
+				once.Do(srv.stop)
+			}
+		},
+	}
+	rep := transfer.Copy(ctx, jobs, dst, opts)
+	tot := rep.Totals()
+	if rep.OK() || rep.Aborted == nil || tot.Created == 0 || tot.Created >= n {
+		t.Fatalf("crash not reported: aborted=%v %+v", rep.Aborted, tot)
+	}
+	var out bytes.Buffer
+	printReport(&out, "migrate", rep)
+	if !strings.Contains(out.String(), "stopped early") || !strings.Contains(out.String(), "rerun the same command") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	opts.Progress = nil
+	rep = transfer.Copy(ctx, jobs, dst, opts)
+	if !rep.OK() || rep.Totals().Created+tot.Created < n {
+		t.Fatalf("rerun: %+v aborted=%v", rep.Totals(), rep.Aborted)
+	}
+	if vr := transfer.Verify(ctx, jobs, dst, transfer.VerifyOptions{}); !vr.OK() {
+		t.Fatalf("verify after resume: %+v", vr.Collections[0])
 	}
 }
