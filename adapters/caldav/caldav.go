@@ -542,6 +542,7 @@ func decode(kind adapters.Kind, id string, b []byte) (obj adapters.Object, err e
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if kind == adapters.KindAddressBook {
 		obj.Card, err = vcard.NewDecoder(bytes.NewReader(b)).Decode()
+		unescapeSemicolons(obj.Card)
 	} else {
 		obj.Data, err = ical.NewDecoder(bytes.NewReader(b)).Decode()
 	}
@@ -907,4 +908,41 @@ func mustEscapedPath(u string) string {
 		return u
 	}
 	return p.EscapedPath()
+}
+
+// structured vCard fields keep "\;" escaped: there ';' separates
+// components, and go-vcard hands out the raw value.
+var structured = map[string]bool{
+	vcard.FieldName: true, vcard.FieldAddress: true, vcard.FieldOrganization: true,
+	vcard.FieldGender: true, vcard.FieldClientPIDMap: true, "REQUEST-STATUS": true,
+}
+
+// unescapeSemicolons decodes "\;" in unstructured text values (RFC 6350
+// §3.4). go-vcard unescapes only "\n", "\," and "\", and servers that
+// re-serialise cards with vobject (Radicale) escape every ';', so without
+// this a note "a; b" would come back as "a\; b".
+func unescapeSemicolons(card vcard.Card) {
+	for name, fields := range card {
+		if structured[name] {
+			continue
+		}
+		for _, f := range fields {
+			if !strings.Contains(f.Value, `\;`) {
+				continue
+			}
+			var b strings.Builder
+			for i := 0; i < len(f.Value); i++ {
+				if f.Value[i] == '\\' && i+1 < len(f.Value) {
+					if f.Value[i+1] != ';' {
+						b.WriteByte('\\')
+					}
+					b.WriteByte(f.Value[i+1])
+					i++
+					continue
+				}
+				b.WriteByte(f.Value[i])
+			}
+			f.Value = b.String()
+		}
+	}
 }
