@@ -353,6 +353,9 @@ func (s *Server) updateContact(r *http.Request, u *user) (any, error) {
 	if err := readJSON(r, &raw); err != nil {
 		return nil, err
 	}
+	if err := checkSingletons(raw); err != nil {
+		return nil, err
+	}
 	c := u.contacts[rn]
 	if c == nil || c.deleted {
 		return nil, errPersonNotFound()
@@ -364,9 +367,6 @@ func (s *Server) updateContact(r *http.Request, u *user) (any, error) {
 	if etag != personEtag(c.seq) {
 		return nil, &apiError{Code: 400, Status: "FAILED_PRECONDITION", Reason: "failedPrecondition",
 			Message: "Request person.etag is different than the current person.etag. Clear local cache and get the latest person."}
-	}
-	if err := checkSingletons(raw); err != nil {
-		return nil, err
 	}
 	next := make(map[string]any, len(c.raw))
 	for k, v := range c.raw {
