@@ -768,7 +768,14 @@ func (a *Adapter) query(ctx context.Context, c *collection, q adapters.Query) ([
 		tr += ` end="` + q.End.UTC().Format("20060102T150405Z") + `"`
 	}
 	tr += "/>"
-	filters := []string{`<c:comp-filter name="VEVENT">` + tr + `</c:comp-filter>`}
+	// Recurring events are also asked for without a range: servers
+	// differ in expanding them (Xandikos misses weekly series), and
+	// omitting an event is worse than returning a few extra.
+	filters := []string{
+		`<c:comp-filter name="VEVENT">` + tr + `</c:comp-filter>`,
+		`<c:comp-filter name="VEVENT"><c:prop-filter name="RRULE"/></c:comp-filter>`,
+		`<c:comp-filter name="VEVENT"><c:prop-filter name="RDATE"/></c:comp-filter>`,
+	}
 	for _, comp := range c.meta.Components {
 		// Tasks and journals are returned whole: servers differ in
 		// how they range-match them, and over-returning is allowed.
