@@ -44,7 +44,7 @@ func startTarget(t *testing.T, feed *ical.Calendar) *target {
 	t.Helper()
 	switch name := targetName(); name {
 	case "davgate":
-		return startDavgate(t, feed)
+		return startDavgate(t, feed, clientTestCache)
 	case "radicale":
 		return startRadicale(t, feed)
 	default:
@@ -67,6 +67,22 @@ func (tg *target) SetFeed(t *testing.T, cal *ical.Calendar) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("feed change not visible at %s within 20s", tg.FeedURL)
+}
+
+// waitFeedChange publishes cal and returns how long the server took to
+// show it, or false after limit.
+func (tg *target) waitFeedChange(t *testing.T, cal *ical.Calendar, limit time.Duration) (time.Duration, bool) {
+	t.Helper()
+	before := tg.etags(t, tg.FeedURL)
+	start := time.Now()
+	tg.publish(t, cal)
+	for time.Since(start) < limit {
+		if now := tg.etags(t, tg.FeedURL); !equalMaps(before, now) {
+			return time.Since(start), true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return limit, false
 }
 
 // env is the environment handed to client scripts.
@@ -128,6 +144,7 @@ func (f *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const davgateConfig = `# written by cmd/davgate/e2e
 listen: "127.0.0.1:%d"
 log: {level: debug, format: text}
+%s
 users:
   - name: %s
     password_env: DAVGATE_E2E_PASSWORD
@@ -143,7 +160,13 @@ users:
             - {id: contacts, kind: addressbook, name: Contacts}
 `
 
-func startDavgate(t *testing.T, feed *ical.Calendar) *target {
+// clientTestCache shortens the gateway's object cache (default TTL 30s,
+// which masks the feed's refresh: 1s) so that the client tests see a feed
+// change quickly. TestFeedRefreshDefaultCache covers the default.
+const clientTestCache = "cache: {ttl: 1s}"
+
+// startDavgate starts davgate with extra top-level config lines.
+func startDavgate(t *testing.T, feed *ical.Calendar, extra string) *target {
 	t.Helper()
 	bin := buildDavgate(t)
 	fs := &feedServer{}
@@ -153,7 +176,7 @@ func startDavgate(t *testing.T, feed *ical.Calendar) *target {
 
 	port := freePort(t)
 	cfg := filepath.Join(t.TempDir(), "davgate.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(davgateConfig, port, testUser, upstream.URL)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(davgateConfig, port, extra, testUser, upstream.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "-config", cfg)
