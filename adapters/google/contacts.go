@@ -359,9 +359,15 @@ func (a *Adapter) putContact(ctx context.Context, obj adapters.Object, c adapter
 	var stored *api.Person
 	if exists {
 		p.ResourceName, p.Etag = cur.ResourceName, cur.Etag
+		// Without CATEGORIES the memberships stay as Google has them:
+		// an update may not leave a contact in no group.
+		mask := api.UpdatePersonFields
+		if len(p.Memberships) == 0 {
+			mask = strings.Replace(mask, ",memberships", "", 1)
+		}
 		err = a.call(ctx, a.pplLimit, write, "people.updateContact", func(ctx context.Context) error {
 			var err error
-			stored, err = a.ppl.People.UpdateContact(cur.ResourceName, p).UpdatePersonFields(api.UpdatePersonFields).
+			stored, err = a.ppl.People.UpdateContact(cur.ResourceName, p).UpdatePersonFields(mask).
 				PersonFields(api.PersonFields).Context(ctx).Do()
 			return err
 		})

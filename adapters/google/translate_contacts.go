@@ -122,7 +122,7 @@ func mappedHash(p *api.Person) string {
 		x.Relations = append(x.Relations, strings.ToLower(r.Type)+":"+r.Person)
 	}
 	for _, m := range p.Memberships {
-		if m.ContactGroupMembership != nil {
+		if m.ContactGroupMembership != nil && !systemGroup(m.ContactGroupMembership.ContactGroupResourceName) {
 			x.Groups = append(x.Groups, m.ContactGroupMembership.ContactGroupResourceName)
 		}
 	}
@@ -267,6 +267,16 @@ func PersonToCard(p *api.Person, version string, groups Groups) (vcard.Card, err
 	}
 	c.SetValue(vcard.FieldFormattedName, firstNonEmpty(fn, uid))
 	return c, nil
+}
+
+// systemGroup reports Google's built-in groups, which Google adds on its
+// own (every new contact joins myContacts) and which are not CATEGORIES.
+func systemGroup(rn string) bool {
+	switch strings.TrimPrefix(rn, "contactGroups/") {
+	case "myContacts", "starred", "friends", "family", "coworkers", "chatBuddies", "all", "blocked":
+		return true
+	}
+	return false
 }
 
 var phoneTypes = map[string][]string{
@@ -500,6 +510,11 @@ func CardToPerson(c vcard.Card, objectID string, groups Groups) (*api.Person, er
 					ContactGroupMembership: &people.ContactGroupMembership{ContactGroupResourceName: rn}})
 			}
 		}
+	}
+	if len(p.Memberships) > 0 {
+		// Replacing memberships must keep the contact in My Contacts.
+		p.Memberships = append(p.Memberships, &people.Membership{
+			ContactGroupMembership: &people.ContactGroupMembership{ContactGroupResourceName: "contactGroups/myContacts"}})
 	}
 	var buf bytes.Buffer
 	if err := vcard.NewEncoder(&buf).Encode(c); err != nil {
