@@ -1267,7 +1267,9 @@ func (s *Server) AddCalendar(entry *calendar.CalendarListEntry) string {
 // made on the Google side, and returns it as stored. An event with ev.Id
 // is replaced; without one it gets a new ID. iCalUID defaults to
 // id@google.com, and server fields (etag, updated, ...) are set as on a
-// write through the API. No validation is done, so tests can seed data the
+// write through the API. An exception (OriginalStartTime set) is linked to
+// its master by RecurringEventId or ICalUID and, without an ID, gets
+// Google's instance ID. No validation is done, so tests can seed data the
 // API would refuse.
 func (s *Server) PutEvent(calID string, ev *calendar.Event) *calendar.Event {
 	return s.putRaw(calID, toMap(ev))
@@ -1287,6 +1289,7 @@ func (s *Server) putRaw(calID string, raw map[string]any) *calendar.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.calLocked(calID)
+	s.linkException(c, raw)
 	id, _ := raw["id"].(string)
 	if id == "" {
 		id = s.newID()
@@ -1300,6 +1303,35 @@ func (s *Server) putRaw(calID string, raw map[string]any) *calendar.Event {
 		delete(raw, k)
 	}
 	return parseEvent(s.store(c, raw, prev).raw)
+}
+
+// linkException completes a seeded exception (one with originalStartTime)
+// from its master, found by recurringEventId or iCalUID: the master's ID,
+// iCalUID, and Google's instance ID when none is given.
+func (s *Server) linkException(c *cal, raw map[string]any) {
+	if raw["originalStartTime"] == nil {
+		return
+	}
+	var master *event
+	if rid, _ := raw["recurringEventId"].(string); rid != "" {
+		master = c.events[rid]
+	} else if uid, _ := raw["iCalUID"].(string); uid != "" {
+		master = findByUID(c, uid, "")
+	}
+	if master == nil || len(master.ev.Recurrence) == 0 {
+		return
+	}
+	raw["recurringEventId"], raw["iCalUID"] = master.ev.Id, master.ev.ICalUID
+	if id, _ := raw["id"].(string); id != "" {
+		return
+	}
+	sr, err := newSeries(master.ev, c.loc())
+	if err != nil {
+		return
+	}
+	if w, err := parseWhen(parseEvent(raw).OriginalStartTime, sr.start.loc, "originalStart"); err == nil {
+		raw["id"] = master.ev.Id + "_" + sr.start.instanceStamp(w.t)
+	}
 }
 
 func (s *Server) calLocked(calID string) *cal {

@@ -403,3 +403,20 @@ func TestAccessRoles(t *testing.T) {
 	_, err := svc.Events.List(bob.Email()).Do()
 	gerr(t, err, 404, "notFound") // not shared with us
 }
+
+func TestSeededException(t *testing.T) {
+	s := newServer(t)
+	svc := calSvc(t, s)
+	m := s.PutEvent("primary", &calendar.Event{ICalUID: "series@client", Recurrence: []string{"RRULE:FREQ=DAILY;COUNT=3"},
+		Start: &calendar.EventDateTime{Date: "2026-03-02"}, End: &calendar.EventDateTime{Date: "2026-03-03"}})
+	x := s.PutEvent("primary", &calendar.Event{ICalUID: "series@client", Summary: "special",
+		OriginalStartTime: &calendar.EventDateTime{Date: "2026-03-03"},
+		Start:             &calendar.EventDateTime{Date: "2026-03-03"}, End: &calendar.EventDateTime{Date: "2026-03-04"}})
+	if x.Id != m.Id+"_20260303" || x.RecurringEventId != m.Id {
+		t.Fatalf("exception = %s of %s", x.Id, x.RecurringEventId)
+	}
+	inst := must[*calendar.Events](t)(svc.Events.Instances("primary", m.Id).Do()).Items
+	if len(inst) != 3 || inst[1].Summary != "special" {
+		t.Errorf("instances = %v", ids(inst))
+	}
+}
