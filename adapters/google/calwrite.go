@@ -115,6 +115,7 @@ func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c a
 	}
 	changed[key] = true
 	a.logChanges(st, changed, false)
+	a.settle(ctx, st)
 	o, ok, err := a.object(st, key)
 	if err != nil {
 		return adapters.Object{}, err
@@ -316,7 +317,18 @@ func (a *Adapter) Delete(ctx context.Context, coll, id string, c adapters.Cond) 
 		st.put(&gone)
 	}
 	a.logChanges(st, map[string]bool{key: true}, false)
+	a.settle(ctx, st)
 	return nil
+}
+
+// settle pulls what a write changed on Google's side (tombstones of
+// deletes return no body; Google may touch sibling events), so the
+// Version a write returns is the one the next read sees. A failure here
+// does not undo the stored write: the next read syncs again.
+func (a *Adapter) settle(ctx context.Context, st *calState) {
+	if err := a.sync(ctx, st); err != nil {
+		a.log.Debug("sync after write failed", "calendar", st.id, "err", err)
+	}
 }
 
 func errorsIsNotFound(err error) bool { return fmtIs(err, adapters.ErrNotFound) }

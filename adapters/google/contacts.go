@@ -126,9 +126,9 @@ func (a *Adapter) listPeople(ctx context.Context, b *bookState, syncToken string
 				continue
 			}
 			if o, ok := old[p.ResourceName]; !ok || o.Etag != p.Etag {
-				changed[b.assign(p)] = true
+				b.assign(p, changed)
 			} else {
-				b.assign(p)
+				b.assign(p, map[string]bool{})
 			}
 			b.persons[p.ResourceName] = p
 		}
@@ -149,7 +149,7 @@ func (a *Adapter) listPeople(ctx context.Context, b *bookState, syncToken string
 			if o, ok := b.persons[p.ResourceName]; ok && o.Etag == p.Etag {
 				continue
 			}
-			changed[b.assign(p)] = true
+			b.assign(p, changed)
 			b.persons[p.ResourceName] = p
 		}
 	}
@@ -160,15 +160,21 @@ func (a *Adapter) listPeople(ctx context.Context, b *bookState, syncToken string
 
 // assign gives p its object ID: the client's, else the ID of a resource
 // name Google merged into it (previousResourceNames), so hrefs stay
-// stable across merges, else its own resource name.
-func (b *bookState) assign(p *api.Person) string {
+// stable across merges, else its own resource name. The IDs of the other
+// merged contacts are added to changed: they are gone.
+func (b *bookState) assign(p *api.Person, changed map[string]bool) string {
 	id := clientValue(p, cdID)
-	if id == "" && p.Metadata != nil {
+	if p.Metadata != nil {
 		for _, prev := range p.Metadata.PreviousResourceNames {
-			if old, ok := b.ids[prev]; ok {
+			old, ok := b.ids[prev]
+			if !ok {
+				continue
+			}
+			delete(b.persons, prev)
+			if id == "" {
 				id = old
-				delete(b.persons, prev)
-				break
+			} else if old != id {
+				changed[old] = true
 			}
 		}
 	}
@@ -180,6 +186,7 @@ func (b *bookState) assign(p *api.Person) string {
 	}
 	b.ids[p.ResourceName] = id
 	b.byID[id] = p.ResourceName
+	changed[id] = true
 	return id
 }
 
@@ -381,9 +388,10 @@ func (a *Adapter) putContact(ctx context.Context, obj adapters.Object, c adapter
 	if err != nil {
 		return adapters.Object{}, err
 	}
-	id := b.assign(stored)
+	changed := map[string]bool{}
+	id := b.assign(stored, changed)
 	b.persons[stored.ResourceName] = stored
-	b.record(map[string]bool{id: true}, false)
+	b.record(changed, false)
 	o, ok, err := a.contactObj(b, id)
 	if err != nil {
 		return adapters.Object{}, err
