@@ -36,6 +36,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-ical"
@@ -80,23 +81,40 @@ type collection struct {
 	url  string // absolute, as the server spells it
 	sync bool   // server advertises sync-collection
 
+	// st survives refreshes of the collection list; a collection
+	// value itself is never changed once published, so readers need no
+	// lock for meta, url and sync.
+	st *collState
+}
+
+// collState is what the adapter learns about a collection over time.
+type collState struct {
 	mu    sync.Mutex
 	hrefs map[string]string // object ID → absolute URL, learnt from listings
 	ids   map[string]string // absolute URL → object ID
+	// syncBroken is set when the server advertised sync-collection
+	// but did not serve it.
+	syncBroken atomic.Bool
 }
 
+func newCollState() *collState {
+	return &collState{hrefs: map[string]string{}, ids: map[string]string{}}
+}
+
+func (c *collection) useSync() bool { return c.sync && !c.st.syncBroken.Load() }
+
 func (c *collection) remember(id, u string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.hrefs[id] = u
-	c.ids[u] = id
+	c.st.mu.Lock()
+	defer c.st.mu.Unlock()
+	c.st.hrefs[id] = u
+	c.st.ids[u] = id
 }
 
 func (c *collection) forget(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.ids, c.hrefs[id])
-	delete(c.hrefs, id)
+	c.st.mu.Lock()
+	defer c.st.mu.Unlock()
+	delete(c.st.ids, c.st.hrefs[id])
+	delete(c.st.hrefs, id)
 }
 
 // New decodes options (the registry's constructor). It does no I/O.
@@ -219,8 +237,7 @@ func (a *Adapter) ensure(ctx context.Context, refresh bool) (map[string]*collect
 	// Keep learnt hrefs across refreshes.
 	for id, c := range colls {
 		if old, ok := a.colls[id]; ok && old.url == c.url {
-			old.meta, old.sync = c.meta, c.sync
-			colls[id] = old
+			c.st = old.st
 		}
 	}
 	a.colls = colls
@@ -439,7 +456,7 @@ func (a *Adapter) toCollection(r response) *collection {
 			}
 		}
 	}
-	c := &collection{meta: meta, url: u.String(), hrefs: map[string]string{}, ids: map[string]string{}}
+	c := &collection{meta: meta, url: u.String(), st: newCollState()}
 	if set := r.prop(nsDAV, "supported-report-set"); set != nil {
 		for _, sr := range set.Children {
 			if sr.child(nsDAV, "report").has(nsDAV, "sync-collection") {
@@ -507,9 +524,9 @@ func ext(k adapters.Kind) string {
 
 // objectURL is where id lives (or would) in c.
 func (c *collection) objectURL(id string) string {
-	c.mu.Lock()
-	u, ok := c.hrefs[id]
-	c.mu.Unlock()
+	c.st.mu.Lock()
+	u, ok := c.st.hrefs[id]
+	c.st.mu.Unlock()
 	if ok {
 		return u
 	}

@@ -36,7 +36,7 @@ func (a *Adapter) Token(ctx context.Context, coll string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c.sync && !a.noSync {
+	if c.useSync() && !a.noSync {
 		ms, err := a.propfind(ctx, c.url, "0", fmt.Sprintf("sync-token of %q", coll), "<d:sync-token/>")
 		if err != nil {
 			return "", err
@@ -46,7 +46,7 @@ func (a *Adapter) Token(ctx context.Context, coll string) (string, error) {
 				return "s:" + t, nil
 			}
 		}
-		c.sync = false // advertised but not served: use listings from now on
+		c.st.syncBroken.Store(true) // advertised but not served: use listings from now on
 	}
 	s, err := a.listingSnapshot(ctx, c)
 	return s.token, err
@@ -58,13 +58,13 @@ func (a *Adapter) Changes(ctx context.Context, coll, token string) (adapters.Cha
 	if err != nil {
 		return adapters.Changes{}, err
 	}
-	if c.sync && !a.noSync && (token == "" || strings.HasPrefix(token, "s:")) {
+	if c.useSync() && !a.noSync && (token == "" || strings.HasPrefix(token, "s:")) {
 		ch, err := a.syncCollection(ctx, c, strings.TrimPrefix(token, "s:"))
 		if err == nil || token != "" || !errors.Is(err, adapters.ErrUnsupported) && !errors.Is(err, adapters.ErrInvalid) {
 			return ch, err
 		}
 		a.log.DebugContext(ctx, "sync-collection refused, comparing ETag listings", "collection", coll, "err", err)
-		c.sync = false
+		c.st.syncBroken.Store(true)
 	}
 	if token != "" && !strings.HasPrefix(token, "e:") {
 		return adapters.Changes{}, fmt.Errorf("caldav: collection %q token %q: %w", coll, token, adapters.ErrInvalidToken)
@@ -130,12 +130,12 @@ func (a *Adapter) syncCollection(ctx context.Context, c *collection, token strin
 	out.Updated = objs
 	for u := range deleted {
 		out.Deleted = append(out.Deleted, c.idOfURL(u))
-		c.mu.Lock()
-		if id, ok := c.ids[u]; ok {
-			delete(c.hrefs, id)
-			delete(c.ids, u)
+		c.st.mu.Lock()
+		if id, ok := c.st.ids[u]; ok {
+			delete(c.st.hrefs, id)
+			delete(c.st.ids, u)
 		}
-		c.mu.Unlock()
+		c.st.mu.Unlock()
 	}
 	sort.Strings(out.Deleted)
 	return out, nil
@@ -144,9 +144,9 @@ func (a *Adapter) syncCollection(ctx context.Context, c *collection, token strin
 // idOfURL names the object at u, using what listings taught for hashed
 // names.
 func (c *collection) idOfURL(u string) string {
-	c.mu.Lock()
-	id, ok := c.ids[u]
-	c.mu.Unlock()
+	c.st.mu.Lock()
+	id, ok := c.st.ids[u]
+	c.st.mu.Unlock()
 	if ok {
 		return id
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -211,10 +212,13 @@ func (a *Adapter) refreshOne(ctx context.Context, target string) (*collection, e
 		if c := a.toCollection(r); c != nil {
 			a.mu.Lock()
 			if old, ok := a.colls[c.meta.ID]; ok && old.url == c.url {
-				old.meta, old.sync = c.meta, c.sync
-				c = old
-			} else if a.colls != nil {
-				a.colls[c.meta.ID] = c
+				c.st = old.st
+			}
+			if a.colls != nil {
+				// Copy on write: lookups read the map unlocked.
+				colls := maps.Clone(a.colls)
+				colls[c.meta.ID] = c
+				a.colls = colls
 			}
 			a.mu.Unlock()
 			return c, nil
@@ -261,7 +265,9 @@ func (a *Adapter) DeleteCollection(ctx context.Context, coll string) error {
 		return err
 	}
 	a.mu.Lock()
-	delete(a.colls, coll)
+	colls := maps.Clone(a.colls)
+	delete(colls, coll)
+	a.colls = colls
 	a.mu.Unlock()
 	return nil
 }
