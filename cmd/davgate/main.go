@@ -4,6 +4,7 @@
 //	davgate serve -config FILE          run the gateway
 //	davgate check-config -config FILE   validate a config offline
 //	davgate hash-password [-argon2id]   hash a password read from stdin
+//	davgate export|migrate|verify ...    back up, copy and compare collections
 //	davgate version                     print the version
 package main
 
@@ -26,6 +27,10 @@ commands:
   serve -config FILE          run the gateway until SIGINT/SIGTERM
   check-config -config FILE   validate FILE offline and exit 1 on errors
   hash-password [-argon2id]   read a password from stdin, print its hash for password_hash
+  export SOURCE --to-dir DIR  write collections to a vdir folder (or one file each), incrementally
+  migrate SOURCE --to URL     copy collections to a CalDAV/CardDAV server (idempotent; --dry-run)
+  verify SOURCE --to URL|--to-dir DIR
+                              compare source and target object by object; exit 1 on differences
   version                     print the version
 `
 
@@ -43,6 +48,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return checkConfig(args[1:], stdout, stderr)
 	case "hash-password":
 		return hashPassword(args[1:], stdin, stdout, stderr)
+	case "export":
+		return runExport(ctx, args[1:], stdin, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdin, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "davgate", versionString())
 		return 0
