@@ -44,6 +44,7 @@ rss() { awk '/^(VmRSS|VmHWM):/ {sub(":", "", $1); printf "%s\"%s\": %d", sep, $1
 cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 # ---- build and generate -------------------------------------------------
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "building feedgen, generating $N events"
 go build -o "$BIN/feedgen" ./bench/feedgen
 "$BIN/feedgen" -n "$N" -month "$MONTH" -out "$WORK/feed.ics" -dir "$WORK/objects" \
@@ -235,7 +236,7 @@ cat >"$OUT/meta.json" <<EOF
  "cpu": $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' | jq -R .),
  "kernel": "$(uname -r)", "go": "$(go env GOVERSION)",
  "radicale": "$(radicale --version 2>&1 | head -1)", "xandikos": "$(xandikos --version 2>&1 | awk '{print $NF}')",
- "commit": "$(git rev-parse --short HEAD)", "get_uid": "$GETUID"}
+ "commit": "$(git rev-parse --short HEAD)", "load_start": "$LOAD_START", "load_end": "$(cut -d' ' -f1-3 /proc/loadavg)", "get_uid": "$GETUID"}
 EOF
 DOC=$ROOT/docs/benchmarks.md
 ((QUICK)) && DOC=$WORK/benchmarks.md

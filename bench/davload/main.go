@@ -6,11 +6,13 @@
 // unmeasured requests. It prints one JSON object: requests/s, p50/p99
 // latency, errors (transport errors or a status other than -status).
 //
-// Check mode (-check-uids FILE, -expect-hrefs N or -expect-body S) sends
-// the request once and reports, also as JSON, whether the answer is right:
+// Check mode (-check-uids FILE, -expect-hrefs N or -expect-body S with
+// -d 0) sends the request once and reports, also as JSON, whether the
+// answer is right:
 // the set of UIDs in the calendar-data of a REPORT against the expected
 // set (missing and extra counts), the number of member hrefs of a
-// PROPFIND, or a GET body containing a string.
+// PROPFIND, or a GET body containing a string. With -d > 0 the same check
+// is applied to the first measured response and reported under "check".
 //
 //	davload -url http://127.0.0.1:5232/dav/calendars/bench/feed/ -X PROPFIND -H 'Depth: 1' \
 //	    -body-file propfind.xml -u bench:bench -c 4 -d 10s -status 207
@@ -31,6 +33,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +44,7 @@ func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
 
 type result struct {
 	Name      string  `json:"name,omitempty"`
+	Check     *check  `json:"check,omitempty"` // of the first measured response
 	Requests  int     `json:"requests"`
 	Errors    int     `json:"errors"`
 	Seconds   float64 `json:"seconds"`
@@ -133,7 +137,8 @@ func main() {
 		return code >= 200 && code < 300
 	}
 
-	if *checkUIDs != "" || *expectHrefs >= 0 || *expectBody != "" {
+	checking := *checkUIDs != "" || *expectHrefs >= 0 || *expectBody != ""
+	if checking && *dur == 0 {
 		c := runCheck(client, newReq(), *checkUIDs, *expectHrefs, *expectBody)
 		c.Name = *name
 		if c.Status != 0 && !okStatus(c.Status) {
@@ -146,13 +151,33 @@ func main() {
 		return
 	}
 
+	var (
+		captureOnce sync.Once
+		captured    *check
+		measuring   atomic.Bool
+	)
 	do := func() (time.Duration, int64, error) {
 		t0 := time.Now()
 		resp, err := client.Do(newReq())
 		if err != nil {
 			return time.Since(t0), 0, err
 		}
-		n, err := io.Copy(io.Discard, resp.Body)
+		var n int64
+		capture := false
+		if checking && measuring.Load() {
+			captureOnce.Do(func() { capture = true })
+		}
+		if capture {
+			data, rerr := io.ReadAll(resp.Body)
+			n, err = int64(len(data)), rerr
+			defer func() {
+				c := verify(resp.StatusCode, data, resp.Request.URL.Path, *checkUIDs, *expectHrefs, *expectBody)
+				c.Name, c.Ms = *name, ms(time.Since(t0))
+				captured = &c
+			}()
+		} else {
+			n, err = io.Copy(io.Discard, resp.Body)
+		}
 		resp.Body.Close()
 		d := time.Since(t0)
 		if err != nil {
@@ -184,6 +209,7 @@ func main() {
 		lastN    int64
 		started  int
 	)
+	measuring.Store(true)
 	start := time.Now()
 	deadline := start.Add(*dur)
 	for w := 0; w < *conc; w++ {
@@ -224,7 +250,7 @@ func main() {
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	r := result{Name: *name, Requests: len(lat), Errors: errs, Seconds: elapsed.Seconds(), BodyBytes: lastN, FirstErr: firstErr}
+	r := result{Name: *name, Check: captured, Requests: len(lat), Errors: errs, Seconds: elapsed.Seconds(), BodyBytes: lastN, FirstErr: firstErr}
 	if len(lat) > 0 {
 		r.RPS = float64(len(lat)) / elapsed.Seconds()
 		r.P50ms = ms(pct(lat, 0.50))
@@ -243,21 +269,25 @@ func pct(s []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func runCheck(client *http.Client, req *http.Request, uidFile string, expectHrefs int, expectBody string) check {
-	var c check
 	t0 := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		c.Err = err.Error()
-		return c
+		return check{Err: err.Error()}
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	c.Ms = ms(time.Since(t0))
-	c.Status, c.Bytes = resp.StatusCode, len(data)
 	if err != nil {
-		c.Err = err.Error()
-		return c
+		return check{Err: err.Error(), Status: resp.StatusCode}
 	}
+	c := verify(resp.StatusCode, data, req.URL.Path, uidFile, expectHrefs, expectBody)
+	c.Ms = ms(time.Since(t0))
+	return c
+}
+
+// verify checks one response body; see the package comment.
+func verify(status int, data []byte, reqPath, uidFile string, expectHrefs int, expectBody string) check {
+	var c check
+	c.Status, c.Bytes = status, len(data)
 	if expectBody != "" {
 		c.OK = bytes.Contains(data, []byte(expectBody))
 		c.Returned, c.Expected = len(data), 1
@@ -272,7 +302,7 @@ func runCheck(client *http.Client, req *http.Request, uidFile string, expectHref
 		return c
 	}
 	if expectHrefs >= 0 {
-		self := strings.TrimSuffix(req.URL.Path, "/")
+		self := strings.TrimSuffix(reqPath, "/")
 		n := 0
 		for _, r := range resps {
 			p := r.href
