@@ -243,7 +243,8 @@ func contentVersion(o adapters.Object) string {
 }
 
 // Diff returns "" if a and b hold the same data after normalisation
-// (DTSTAMP, PRODID, REV, property and parameter order, line folding), else
+// (DTSTAMP, PRODID, REV, property and parameter order, line folding,
+// the spelling of durations), else
 // a short description of the difference.
 func Diff(kind adapters.Kind, a, b adapters.Object, ignore ...string) string {
 	if kind == adapters.KindAddressBook || a.Card != nil || b.Card != nil {
@@ -255,7 +256,7 @@ func Diff(kind adapters.Kind, a, b adapters.Object, ignore ...string) string {
 	if a.Data == nil || b.Data == nil {
 		return "one side has no iCalendar data"
 	}
-	return adaptertest.DiffCalendar(a.Data, b.Data, ignore...)
+	return adaptertest.DiffCalendar(normalized(a.Data), normalized(b.Data), ignore...)
 }
 
 // decoded fills Data or Card from Raw for adapters that only return bytes.
@@ -313,4 +314,125 @@ func keepBothID(o adapters.Object, uid string) (id, newUID string) {
 		uid = o.ID
 	}
 	return o.ID + tag, uid + tag
+}
+
+// durationProps hold RFC 5545 durations, which servers re-render
+// (Radicale writes PT60M back as PT1H, P7D as P1W or the reverse). The
+// comparison reads them as lengths, or a faithful copy would be a
+// conflict on every run.
+var durationProps = map[string]bool{ical.PropDuration: true, ical.PropTrigger: true, "REFRESH-INTERVAL": true}
+
+// normalized returns cal with duration values in one canonical form,
+// sharing everything else; cal itself is not modified.
+func normalized(cal *ical.Calendar) *ical.Calendar {
+	if cal == nil || !hasDuration(cal.Component) {
+		return cal
+	}
+	return &ical.Calendar{Component: normComponent(cal.Component)}
+}
+
+func hasDuration(c *ical.Component) bool {
+	for name := range c.Props {
+		if durationProps[strings.ToUpper(name)] {
+			return true
+		}
+	}
+	for _, ch := range c.Children {
+		if hasDuration(ch) {
+			return true
+		}
+	}
+	return false
+}
+
+func normComponent(c *ical.Component) *ical.Component {
+	out := &ical.Component{Name: c.Name, Props: make(ical.Props, len(c.Props))}
+	for name, props := range c.Props {
+		cp := append([]ical.Prop(nil), props...)
+		if durationProps[strings.ToUpper(name)] {
+			for i := range cp {
+				if v, ok := canonDuration(cp[i].Value); ok {
+					cp[i].Value = v
+				}
+			}
+		}
+		out.Props[name] = cp
+	}
+	for _, ch := range c.Children {
+		out.Children = append(out.Children, normComponent(ch))
+	}
+	return out
+}
+
+// canonDuration renders an RFC 5545 dur-value as [-]P<days>DT<h>H<m>M<s>S
+// with zero parts left out; ok is false for anything else (a TRIGGER
+// with VALUE=DATE-TIME).
+func canonDuration(s string) (string, bool) {
+	v := strings.ToUpper(strings.TrimSpace(s))
+	neg := false
+	switch {
+	case strings.HasPrefix(v, "-"):
+		neg, v = true, v[1:]
+	case strings.HasPrefix(v, "+"):
+		v = v[1:]
+	}
+	if !strings.HasPrefix(v, "P") || len(v) < 3 {
+		return s, false
+	}
+	var total int64
+	inTime, num, digits := false, int64(0), false
+	for _, r := range v[1:] {
+		switch {
+		case r >= '0' && r <= '9':
+			num, digits = num*10+int64(r-'0'), true
+			continue
+		case r == 'T' && !inTime && !digits:
+			inTime = true
+			continue
+		}
+		if !digits {
+			return s, false
+		}
+		switch {
+		case r == 'W' && !inTime:
+			total += num * 7 * 86400
+		case r == 'D' && !inTime:
+			total += num * 86400
+		case r == 'H' && inTime:
+			total += num * 3600
+		case r == 'M' && inTime:
+			total += num * 60
+		case r == 'S' && inTime:
+			total += num
+		default:
+			return s, false
+		}
+		num, digits = 0, false
+	}
+	if digits {
+		return s, false
+	}
+	var b strings.Builder
+	if neg && total != 0 {
+		b.WriteByte('-')
+	}
+	b.WriteByte('P')
+	d, rest := total/86400, total%86400
+	if d > 0 {
+		fmt.Fprintf(&b, "%dD", d)
+	}
+	if rest > 0 || d == 0 {
+		b.WriteByte('T')
+		h, m, sec := rest/3600, rest%3600/60, rest%60
+		if h > 0 {
+			fmt.Fprintf(&b, "%dH", h)
+		}
+		if m > 0 {
+			fmt.Fprintf(&b, "%dM", m)
+		}
+		if sec > 0 || rest == 0 {
+			fmt.Fprintf(&b, "%dS", sec)
+		}
+	}
+	return b.String(), true
 }

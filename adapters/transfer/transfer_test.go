@@ -469,3 +469,37 @@ func TestWriteCollectionFile(t *testing.T) {
 		t.Fatalf("%d events in the file", n)
 	}
 }
+
+func TestDiffNormalisesDurations(t *testing.T) {
+	for in, want := range map[string]string{
+		"PT60M": "PT1H", "PT1H": "PT1H", "-PT15M": "-PT15M", "P1W": "P7D", "P1DT0H": "P1D",
+		"PT0S": "PT0S", "+PT90M": "PT1H30M", "P2DT3H4M5S": "P2DT3H4M5S",
+	} {
+		if got, ok := canonDuration(in); !ok || got != want {
+			t.Errorf("canonDuration(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if _, ok := canonDuration("19970317T133000Z"); ok {
+		t.Error("a DATE-TIME trigger parsed as a duration")
+	}
+	a := event(t, "a", "u", "S")
+	b := event(t, "a", "u", "S")
+	alarm := func(trig string) *ical.Component {
+		c := ical.NewComponent(ical.CompAlarm)
+		c.Props.SetText(ical.PropAction, "DISPLAY")
+		c.Props.SetText(ical.PropTrigger, trig)
+		return c
+	}
+	a.Data.Children[0].Children = append(a.Data.Children[0].Children, alarm("-PT60M"))
+	b.Data.Children[0].Children = append(b.Data.Children[0].Children, alarm("-PT1H"))
+	if d := Diff(adapters.KindCalendar, a, b); d != "" {
+		t.Fatalf("durations compared as text:\n%s", d)
+	}
+	if got := a.Data.Children[0].Children[0].Props.Get(ical.PropTrigger).Value; got != "-PT60M" {
+		t.Fatalf("Diff modified its input: %s", got)
+	}
+	b.Data.Children[0].Children[0].Props.SetText(ical.PropTrigger, "-PT2H")
+	if Diff(adapters.KindCalendar, a, b) == "" {
+		t.Fatal("different durations compared equal")
+	}
+}
