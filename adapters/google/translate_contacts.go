@@ -82,7 +82,9 @@ func mappedHash(p *api.Person) string {
 	}
 	var x proj
 	for _, n := range p.Names {
-		x.N = append(x.N, [5]string{n.FamilyName, n.GivenName, n.MiddleName, n.HonorificPrefix, n.HonorificSuffix})
+		if v := [5]string{n.FamilyName, n.GivenName, n.MiddleName, n.HonorificPrefix, n.HonorificSuffix}; v != ([5]string{}) {
+			x.N = append(x.N, v)
+		}
 	}
 	for _, n := range p.Nicknames {
 		x.Nick = append(x.Nick, n.Value)
@@ -97,7 +99,7 @@ func mappedHash(p *api.Person) string {
 		x.Tel = append(x.Tel, [2]string{t.Value, strings.ToLower(t.Type)})
 	}
 	for _, u := range p.Urls {
-		x.URL = append(x.URL, [2]string{u.Value, strings.ToLower(u.Type)})
+		x.URL = append(x.URL, [2]string{u.Value}) // vCard URL has no standard types
 	}
 	for _, im := range p.ImClients {
 		x.IM = append(x.IM, [2]string{im.Username, strings.ToLower(im.Protocol)})
@@ -292,10 +294,10 @@ func cased(s string, v4 bool) string {
 	return strings.ToUpper(s)
 }
 
-// esc escapes one component of a structured value (ADR, ORG).
-func esc(s string) string {
-	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`).Replace(s)
-}
+// esc prepares one component of a structured value (ADR, ORG). go-vcard
+// escapes values itself but treats ';' as the separator, so a ';' inside a
+// component cannot be written; it becomes ','.
+func esc(s string) string { return strings.ReplaceAll(s, ";", ",") }
 
 // dateField renders a People date; a date without year is "--MMDD" in
 // vCard 4 and Apple's 1604 + X-APPLE-OMIT-YEAR in vCard 3.
@@ -357,29 +359,9 @@ func parseDate(f *vcard.Field) (*people.Date, bool) {
 	return &people.Date{Year: int64(y), Month: int64(m), Day: int64(d)}, true
 }
 
-// splitStructured splits a structured value at unescaped sep and
-// unescapes the parts.
-func splitStructured(v string, sep byte) []string {
-	var out []string
-	var cur strings.Builder
-	for i := 0; i < len(v); i++ {
-		switch {
-		case v[i] == '\\' && i+1 < len(v):
-			i++
-			if v[i] == 'n' || v[i] == 'N' {
-				cur.WriteByte('\n')
-			} else {
-				cur.WriteByte(v[i])
-			}
-		case v[i] == sep:
-			out = append(out, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(v[i])
-		}
-	}
-	return append(out, cur.String())
-}
+// splitStructured splits a decoded structured value (go-vcard has
+// already unescaped it) at sep.
+func splitStructured(v string, sep byte) []string { return strings.Split(v, string(sep)) }
 
 func hasType(f *vcard.Field, t string) bool {
 	for _, v := range f.Params.Types() {
