@@ -73,7 +73,11 @@ func canonComponent(c *ical.Component, skip map[string]bool) string {
 			continue
 		}
 		for _, p := range props {
-			lines = append(lines, canonLine(strings.ToUpper(name), "", p.Params, p.Value))
+			value := p.Value
+			if un := strings.ToUpper(name); un == "RRULE" || un == "EXRULE" {
+				value = canonRule(value)
+			}
+			lines = append(lines, canonLine(strings.ToUpper(name), "", p.Params, value))
 		}
 	}
 	sort.Strings(lines)
@@ -170,4 +174,17 @@ func lineDiff(a, b string) string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][2:] < out[j][2:] || (out[i][2:] == out[j][2:] && out[i] < out[j]) })
 	return strings.Join(out, "\n")
+}
+
+// canonRule orders a recurrence rule's parts (RFC 5545 §3.3.10 gives them
+// no order; servers such as Xandikos reorder them) and upper-cases names.
+func canonRule(v string) string {
+	parts := strings.Split(v, ";")
+	for i, p := range parts {
+		if k, val, ok := strings.Cut(p, "="); ok {
+			parts[i] = strings.ToUpper(k) + "=" + strings.ToUpper(val)
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
 }

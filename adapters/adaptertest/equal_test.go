@@ -24,6 +24,7 @@ END:VEVENT
 ` + berlinTZ, true},
 		{"summary changed", strings.Replace(berlinTZ+berlinEventBody, "Berlin meeting", "Other", 1), false},
 		{"timezone missing", berlinEventBody, false},
+		{"RRULE parts reordered (Xandikos)", strings.Replace(berlinTZ+berlinEventBody, "BYMONTH=10;BYDAY=-1SU", "BYDAY=-1SU;BYMONTH=10", 1), true},
 		{"extra property", strings.Replace(berlinTZ+berlinEventBody, "END:VEVENT", "STATUS:CANCELLED\nEND:VEVENT", 1), false},
 	}
 	for _, tc := range tests {
