@@ -65,11 +65,15 @@ type Object struct {
 	// gateway derives the object's href from it, and the href a client
 	// PUT to maps back to the same ID, so IDs chosen by clients are kept.
 	ID string
-	// Data is the parsed calendar object (calendar collections).
+	// Data is the parsed calendar object (calendar collections). It may be
+	// nil when Raw is set: adapters that serve many objects (an ICS feed)
+	// keep only the bytes, and readers parse on demand with Calendar().
+	// Returned objects are shared: callers must not modify Data or Card.
 	Data *ical.Calendar
-	// Card is the parsed vCard (address book collections).
+	// Card is the parsed vCard (address book collections); it may be nil
+	// when Raw is set (see Data).
 	Card vcard.Card
-	// Raw, when set, is the canonical encoding of Data or Card. Adapters
+	// Raw, when set, is the canonical encoding of the object. Adapters
 	// that hold encoded bytes anyway set it so reads cost no re-encoding.
 	Raw []byte
 	// Version is an opaque upstream version (Google etag, EWS ChangeKey, a
@@ -100,6 +104,42 @@ func (o Object) Encode() ([]byte, error) {
 		return nil, fmt.Errorf("object %q has no data: %w", o.ID, ErrInvalid)
 	}
 	return buf.Bytes(), nil
+}
+
+// Calendar returns the parsed calendar: Data, or Raw decoded. It returns an
+// error matching ErrInvalid when neither is usable.
+func (o Object) Calendar() (cal *ical.Calendar, err error) {
+	if o.Data != nil {
+		return o.Data, nil
+	}
+	if len(o.Raw) == 0 {
+		return nil, fmt.Errorf("object %q has no calendar data: %w", o.ID, ErrInvalid)
+	}
+	defer func() { // go-ical panics on some malformed input
+		if v := recover(); v != nil {
+			cal, err = nil, fmt.Errorf("object %q: %w: malformed iCalendar (%v)", o.ID, ErrInvalid, v)
+		}
+	}()
+	cal, err = ical.NewDecoder(bytes.NewReader(o.Raw)).Decode()
+	if err != nil {
+		return nil, fmt.Errorf("object %q: %w: %v", o.ID, ErrInvalid, err)
+	}
+	return cal, nil
+}
+
+// VCard returns the parsed vCard: Card, or Raw decoded.
+func (o Object) VCard() (vcard.Card, error) {
+	if o.Card != nil {
+		return o.Card, nil
+	}
+	if len(o.Raw) == 0 {
+		return nil, fmt.Errorf("object %q has no vCard data: %w", o.ID, ErrInvalid)
+	}
+	card, err := vcard.NewDecoder(bytes.NewReader(o.Raw)).Decode()
+	if err != nil {
+		return nil, fmt.Errorf("object %q: %w: %v", o.ID, ErrInvalid, err)
+	}
+	return card, nil
 }
 
 // Query narrows Objects. The zero Query means all objects.
@@ -245,4 +285,11 @@ type Status struct {
 // StatusReporter is implemented by adapters that talk to an upstream.
 type StatusReporter interface {
 	Status() Status
+}
+
+// Refresher is implemented by adapters that decide how long their data
+// stays fresh (an ICS feed's refresh interval). The cache revalidates at
+// least that often, so its TTL never delays a refresh the source wants.
+type Refresher interface {
+	RefreshInterval() time.Duration
 }

@@ -391,7 +391,7 @@ func (a *Adapter) failed(id string, full bool, err error) error {
 	defer a.mu.Unlock()
 	c := a.colls[id]
 	switch {
-	case errors.Is(err, adapters.ErrUnavailable) && !full && c != nil && c.loaded:
+	case serveStale(err) && !full && c != nil && c.loaded:
 		if !c.stale {
 			a.log.Warn("upstream unavailable, serving cached collection", "collection", id, "err", err)
 		}
@@ -500,7 +500,7 @@ func (a *Adapter) Collections(ctx context.Context) ([]adapters.Collection, error
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if err != nil {
-			if errors.Is(err, adapters.ErrUnavailable) && a.listOK {
+			if serveStale(err) && a.listOK {
 				a.listStale = true
 				return slices.Clone(a.list), nil
 			}
@@ -860,3 +860,10 @@ var (
 	_ adapters.StatusReporter   = (*Adapter)(nil)
 	_ adapters.Capabler         = (*Adapter)(nil)
 )
+
+// serveStale reports whether reads may fall back to the last good copy:
+// the upstream is down, or rejects the credentials davgate holds (an
+// operator problem, reported in Status; clients keep their data meanwhile).
+func serveStale(err error) bool {
+	return errors.Is(err, adapters.ErrUnavailable) || errors.Is(err, adapters.ErrUnauthorized)
+}

@@ -547,10 +547,15 @@ func TestStaleOnUnavailable(t *testing.T) {
 	if _, err := c.Objects(ctx, "book", adapters.Query{}); !errors.Is(err, adapters.ErrUnavailable) {
 		t.Errorf("never-loaded collection while unavailable: %v", err)
 	}
-	// Other errors are not masked, nor cached.
+	// Rejected upstream credentials (an operator problem) also serve stale.
 	r.setFail(fmt.Errorf("fake: %w", adapters.ErrUnauthorized))
-	if _, err := c.Objects(ctx, "cal", adapters.Query{}); !errors.Is(err, adapters.ErrUnauthorized) {
-		t.Errorf("Objects with rejected credentials: %v", err)
+	if objs, err := c.Objects(ctx, "cal", adapters.Query{}); err != nil || len(objs) == 0 {
+		t.Errorf("Objects with rejected credentials = %d objects, %v; want the stale copy", len(objs), err)
+	}
+	// Other errors are not masked, nor cached.
+	r.setFail(fmt.Errorf("fake: %w", adapters.ErrInvalid))
+	if _, err := c.Objects(ctx, "cal", adapters.Query{}); !errors.Is(err, adapters.ErrInvalid) {
+		t.Errorf("Objects with an invalid answer: %v", err)
 	}
 
 	r.setFail(nil)

@@ -78,30 +78,9 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, t target) error 
 
 // calendarOf returns an object's parsed calendar, decoding Raw if the
 // adapter did not keep the parsed form.
-func calendarOf(o adapters.Object) (*ical.Calendar, error) {
-	if o.Data != nil {
-		return o.Data, nil
-	}
-	if len(o.Raw) == 0 {
-		return nil, fmt.Errorf("object %q has no data: %w", o.ID, adapters.ErrInvalid)
-	}
-	cal, err := safeDecodeCal(o.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("object %q: %w", o.ID, err)
-	}
-	return cal, nil
-}
+func calendarOf(o adapters.Object) (*ical.Calendar, error) { return o.Calendar() }
 
-func cardOf(o adapters.Object) (vcard.Card, error) {
-	if o.Card != nil {
-		return o.Card, nil
-	}
-	card, err := vcard.NewDecoder(bytes.NewReader(o.Raw)).Decode()
-	if err != nil {
-		return nil, fmt.Errorf("object %q: %w: %v", o.ID, adapters.ErrInvalid, err)
-	}
-	return card, nil
-}
+func cardOf(o adapters.Object) (vcard.Card, error) { return o.VCard() }
 
 // rangeOf extracts the time range of a query's first-level comp-filter, so
 // adapters can narrow their listing.

@@ -14,6 +14,7 @@
 package adaptertest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,11 +134,15 @@ func (s *suite) seed(t *testing.T, e env, objs ...adapters.Object) string {
 // uidOf returns the UID that identifies a seeded object whatever ID the
 // adapter gave it.
 func uidOf(o adapters.Object) string {
-	if o.Card != nil {
-		return o.Card.Value(vcard.FieldUID)
+	isCard := o.Card != nil || (o.Data == nil && bytes.HasPrefix(bytes.TrimSpace(o.Raw), []byte("BEGIN:VCARD")))
+	if isCard {
+		if card, err := o.VCard(); err == nil {
+			return card.Value(vcard.FieldUID)
+		}
+		return ""
 	}
-	if o.Data != nil {
-		for _, c := range o.Data.Children {
+	if cal, err := o.Calendar(); err == nil {
+		for _, c := range cal.Children {
 			if c.Name == ical.CompEvent || c.Name == ical.CompToDo || c.Name == ical.CompJournal {
 				if p := c.Props.Get(ical.PropUID); p != nil {
 					uid, err := p.Text()
@@ -163,15 +168,17 @@ func byUID(objs []adapters.Object) map[string]adapters.Object {
 // diff compares the data of two objects of the suite's kind.
 func (s *suite) diff(want, got adapters.Object) string {
 	if s.kind == adapters.KindAddressBook {
-		if got.Card == nil {
-			return "object has no vCard"
+		card, err := got.VCard()
+		if err != nil {
+			return "object has no vCard: " + err.Error()
 		}
-		return DiffCard(want.Card, got.Card)
+		return DiffCard(want.Card, card)
 	}
-	if got.Data == nil {
-		return "object has no calendar data"
+	cal, err := got.Calendar()
+	if err != nil {
+		return "object has no calendar data: " + err.Error()
 	}
-	return DiffCalendar(want.Data, got.Data)
+	return DiffCalendar(want.Data, cal)
 }
 
 // read finds the object with want's UID by listing coll, then fetches it

@@ -342,7 +342,9 @@ func buildOne(g *group, salt [32]byte, prev *snapshot, prevByID map[string]int, 
 	}
 	raw := bytes.Clone(buf.Bytes()) // exact size: the buffer may be twice as large
 	sum := sha256.Sum256(raw)
-	e.obj = adapters.Object{ID: id, Data: cal, Raw: raw, Version: hex.EncodeToString(sum[:16]), Updated: updated(cal)}
+	// Only the bytes are kept: a parsed go-ical tree costs about six times
+	// the text, and readers parse on demand (adapters.Object.Calendar).
+	e.obj = adapters.Object{ID: id, Raw: raw, Version: hex.EncodeToString(sum[:16]), Updated: updated(cal)}
 	e.lo, e.hi = bounds(cal)
 	return e, nil
 }

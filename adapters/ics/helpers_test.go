@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/emersion/go-ical"
 	"testing"
 	"time"
 
@@ -176,4 +178,14 @@ func fixtureDir(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// mustCal parses an object's bytes: the adapter keeps no parsed tree.
+func mustCal(t testing.TB, o adapters.Object) *ical.Calendar {
+	t.Helper()
+	cal, err := o.Calendar()
+	if err != nil {
+		t.Fatalf("object %q: %v", o.ID, err)
+	}
+	return cal
 }

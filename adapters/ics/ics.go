@@ -323,3 +323,12 @@ var (
 	_ adapters.Validator      = (*Adapter)(nil)
 	_ adapters.StatusReporter = (*Adapter)(nil)
 )
+
+// RefreshInterval implements adapters.Refresher.
+func (a *Adapter) RefreshInterval() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.interval(a.snap)
+}
+
+var _ adapters.Refresher = (*Adapter)(nil)

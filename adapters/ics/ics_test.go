@@ -249,7 +249,7 @@ func TestStableIDsAndVersions(t *testing.T) {
 		}
 		if n.Version != o.Version {
 			changed++
-			if uid := n.Data.Children[0].Props.Get(ical.PropUID).Value; uid != "b/slash" {
+			if uid := mustCal(t, n).Children[0].Props.Get(ical.PropUID).Value; uid != "b/slash" {
 				t.Errorf("Version of unchanged %q changed", uid)
 			}
 		}
@@ -294,8 +294,8 @@ func TestDuplicatesAndOrphanOverrides(t *testing.T) {
 	a := newTestAdapter(t, Options{URL: srv.URL, AllowPrivate: true}, newClock(), nil)
 	got := mustObjects(t, a)
 	dup, ok := got["dup@x"]
-	if !ok || len(dup.Data.Children) != 1 || dup.Data.Children[0].Props.Get(ical.PropSummary).Value != "newer" {
-		t.Errorf("duplicate UID: want the SEQUENCE 1 copy only, got %+v", dup.Data)
+	if !ok || len(mustCal(t, dup).Children) != 1 || mustCal(t, dup).Children[0].Props.Get(ical.PropSummary).Value != "newer" {
+		t.Errorf("duplicate UID: want the SEQUENCE 1 copy only, got %+v", mustCal(t, dup))
 	}
 	if _, ok := got["orphan@x"]; !ok {
 		t.Errorf("override without master not served")
@@ -330,7 +330,7 @@ func TestFixturesNeverPanic(t *testing.T) {
 			served++
 			for _, o := range objs {
 				var buf bytes.Buffer
-				if err := ical.NewEncoder(&buf).Encode(o.Data); err != nil {
+				if err := ical.NewEncoder(&buf).Encode(mustCal(t, o)); err != nil {
 					t.Errorf("object %q does not encode: %v", o.ID, err)
 				} else if !bytes.Equal(buf.Bytes(), o.Raw) {
 					t.Errorf("object %q: Raw differs from the encoding of Data", o.ID)
@@ -489,16 +489,16 @@ func TestDemoFeeds(t *testing.T) {
 		{"holidays.ics", 7, nil},
 		{"team.ics", 4, func(t *testing.T, objs map[string]adapters.Object) {
 			o := objs["weekly-standup-2026@team.example.org"]
-			if o.Data == nil || len(o.Data.Children) != 3 { // VTIMEZONE, master, override
-				t.Fatalf("stand-up object = %+v", o.Data)
+			if mustCal(t, o) == nil || len(mustCal(t, o).Children) != 3 { // VTIMEZONE, master, override
+				t.Fatalf("stand-up object = %+v", mustCal(t, o))
 			}
-			if n := len(o.Data.Events()[0].Props[ical.PropExceptionDates]); n != 2 {
+			if n := len(mustCal(t, o).Events()[0].Props[ical.PropExceptionDates]); n != 2 {
 				t.Errorf("EXDATE split into %d properties, want 2", n)
 			}
 		}},
 		{"outlook.ics", 3, func(t *testing.T, objs map[string]adapters.Object) {
 			for _, o := range objs {
-				for _, ev := range o.Data.Events() {
+				for _, ev := range mustCal(t, o).Events() {
 					tzid := ev.Props.Get(ical.PropDateTimeStart).Params.Get(ical.ParamTimezoneID)
 					if _, err := time.LoadLocation(tzid); err != nil || tzid == "" {
 						t.Errorf("TZID %q is not IANA", tzid)

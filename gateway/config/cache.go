@@ -22,8 +22,15 @@ func newCacheFactory(cfg Cache, env adapters.Env) *cacheFactory {
 // wrap returns the adapter to serve for inner and a func reading its
 // stats for /metrics. Bytes and Entries are those of the shared store.
 func (f *cacheFactory) wrap(inner adapters.Reader, name string) (adapters.Reader, func() metrics.CacheStats) {
+	ttl := f.cfg.TTL
+	if r, ok := inner.(adapters.Refresher); ok {
+		// A feed refreshed every minute must not be hidden for cache.ttl.
+		if d := r.RefreshInterval(); d > 0 && d < ttl {
+			ttl = d
+		}
+	}
 	a := f.store.Wrap(inner, cache.Options{
-		TTL: f.cfg.TTL, Name: name, Logger: f.env.Logger, Now: f.env.Now,
+		TTL: ttl, Name: name, Logger: f.env.Logger, Now: f.env.Now,
 	})
 	return a, func() metrics.CacheStats {
 		s := a.Stats()
