@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -9,9 +10,11 @@ import (
 	"github.com/davgate/davgate/adapters/filter"
 )
 
-// preparedEntries bounds the matcher cache; each entry holds parsed dates
-// and the first recurrence instances of one object.
-const preparedEntries = 50000
+// preparedEntries bounds the matcher cache; each entry holds the parsed
+// object, its dates and first recurrence instances (a few KiB), so the
+// bound keeps a 10,000-event feed's memory near its text size while the
+// objects one time-range query touches stay cached.
+const preparedEntries = 4096
 
 // preparedCache keeps filter.Prepared per object version, so repeated
 // calendar-queries over unchanged objects skip re-parsing (7× faster on
@@ -42,4 +45,29 @@ func (s *Server) prepared(coll string, o adapters.Object, loc *time.Location) (*
 	}
 	s.prep.lru.Add(key, p)
 	return p, nil
+}
+
+// namesOnly reports whether f tests nothing but the presence of top-level
+// components (what clients send to list "all events"), which the object's
+// text answers without parsing.
+func namesOnly(f filter.CompFilter) bool {
+	if f.TimeRange != nil || len(f.Props) > 0 || f.IsNotDefined {
+		return false
+	}
+	for _, c := range f.Comps {
+		if c.TimeRange != nil || len(c.Props) > 0 || len(c.Comps) > 0 || c.IsNotDefined {
+			return false
+		}
+	}
+	return true
+}
+
+// hasComponents answers a namesOnly filter from the encoded object.
+func hasComponents(raw []byte, f filter.CompFilter) bool {
+	for _, c := range f.Comps {
+		if !bytes.Contains(raw, []byte("BEGIN:"+c.Name+"\r\n")) && !bytes.Contains(raw, []byte("BEGIN:"+c.Name+"\n")) {
+			return false
+		}
+	}
+	return true
 }

@@ -119,10 +119,16 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, c *collRe
 	}
 	ms := newMultistatus(w)
 	skipped := 0
+	quick := namesOnly(f)
 	for _, o := range objs {
-		p, err := s.prepared(c.meta.ID, o, loc)
 		ok := false
-		if err == nil {
+		var err error
+		if raw, rerr := o.Encode(); quick && rerr == nil && hasComponents(raw, f) {
+			// Present in the text: a match. Absent: parse to be sure.
+			ok = true
+		} else if p, perr := s.prepared(c.meta.ID, o, loc); perr != nil {
+			err = perr
+		} else {
 			ok, err = p.Match(f)
 		}
 		if err != nil {
