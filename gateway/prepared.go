@@ -21,11 +21,48 @@ const preparedEntries = 4096
 // 10,000 objects). Keys are ETags, which change with the object.
 type preparedCache struct {
 	lru *lru.Cache[string, *filter.Prepared]
+	// spans keeps each object's time envelope (a few words), so a
+	// time-range query prepares only the objects that can overlap it.
+	spans *lru.Cache[string, span]
+}
+
+// spanEntries bounds the envelope cache: 48 bytes an object.
+const spanEntries = 200000
+
+type span struct {
+	start, end time.Time
+	unbounded  bool
+}
+
+// mayOverlap applies filter.Bounds' contract: a time-range [a, b) can only
+// match if (start is zero or start < b) and (unbounded or a <= end).
+func (sp span) mayOverlap(a, b time.Time) bool {
+	return (sp.start.IsZero() || b.IsZero() || sp.start.Before(b)) &&
+		(sp.unbounded || a.IsZero() || !a.After(sp.end))
 }
 
 func newPreparedCache() *preparedCache {
 	c, _ := lru.New[string, *filter.Prepared](preparedEntries)
-	return &preparedCache{lru: c}
+	sp, _ := lru.New[string, span](spanEntries)
+	return &preparedCache{lru: c, spans: sp}
+}
+
+// mayMatch reports whether o can match a comp-filter time-range [a, b),
+// from its cached envelope (computed once per object version without
+// keeping the parsed object).
+func (s *Server) mayMatch(coll string, o adapters.Object, loc *time.Location, a, b time.Time) bool {
+	key := etagOf(coll, o) + "\x00" + loc.String()
+	sp, ok := s.prep.spans.Get(key)
+	if !ok {
+		cal, err := calendarOf(o)
+		if err != nil {
+			return true // let the matcher report it
+		}
+		opts := append(s.filterOptions(cal), filter.WithFloating(loc))
+		sp.start, sp.end, sp.unbounded = filter.Bounds(cal, opts...)
+		s.prep.spans.Add(key, sp)
+	}
+	return sp.mayOverlap(a, b)
 }
 
 // get returns the prepared form of o, evaluated with floating times in loc.

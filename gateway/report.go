@@ -85,7 +85,7 @@ func cardOf(o adapters.Object) (vcard.Card, error) { return o.VCard() }
 // rangeOf extracts the time range of a query's first-level comp-filter, so
 // adapters can narrow their listing.
 func rangeOf(f filter.CompFilter) adapters.Query {
-	if len(f.Comps) != 1 || f.Comps[0].TimeRange == nil {
+	if len(f.Comps) != 1 || f.Comps[0].TimeRange == nil || f.Comps[0].IsNotDefined || f.IsNotDefined {
 		return adapters.Query{}
 	}
 	tr := f.Comps[0].TimeRange
@@ -120,9 +120,13 @@ func (s *Server) calendarQuery(w http.ResponseWriter, r *http.Request, c *collRe
 	ms := newMultistatus(w)
 	skipped := 0
 	quick := namesOnly(f)
+	rq := rangeOf(f)
 	for _, o := range objs {
 		ok := false
 		var err error
+		if !rq.IsZero() && !s.mayMatch(c.meta.ID, o, loc, rq.Start, rq.End) {
+			continue
+		}
 		if raw, rerr := o.Encode(); quick && rerr == nil && hasComponents(raw, f) {
 			// Present in the text: a match. Absent: parse to be sure.
 			ok = true
