@@ -240,7 +240,23 @@ cat >"$OUT/meta.json" <<EOF
 EOF
 DOC=$ROOT/docs/benchmarks.md
 ((QUICK)) && DOC=$WORK/benchmarks.md
-python3 "$ROOT/bench/report.py" "$OUT" >"$DOC.tmp"
-mv "$DOC.tmp" "$DOC"
+python3 "$ROOT/bench/report.py" "$OUT" >"$DOC.part"
+# Replace only this script's section of the document, between its markers,
+# so sections other benchmarks write (Google, migration) survive.
+python3 - "$DOC" "$DOC.part" <<'PY'
+import os, sys
+doc, part = sys.argv[1], sys.argv[2]
+body = open(part).read()
+begin, end = "<!-- bench/run.sh:begin -->", "<!-- bench/run.sh:end -->"
+old = open(doc).read() if os.path.exists(doc) else ""
+section = begin + "\n" + body.rstrip("\n") + "\n" + end
+if begin in old and end in old:
+    new = old[:old.index(begin)] + section + old[old.index(end) + len(end):]
+else:
+    new = section + "\n"
+open(doc + ".tmp", "w").write(new)
+os.replace(doc + ".tmp", doc)
+PY
+rm -f "$DOC.part"
 cat "$DOC"
 ((QUICK)) || log "wrote $DOC"
