@@ -21,6 +21,10 @@ type Env struct {
 	Now func() time.Time
 	// StateDir is where the adapter may keep durable state (tokens), or "".
 	StateDir string
+	// Reauth is the command an operator runs to (re-)authorise this
+	// instance ("davgate auth google -config F -user U -source S"), for
+	// adapters holding OAuth tokens to show in Status; "" if unknown.
+	Reauth string
 }
 
 // WithDefaults fills unset fields.

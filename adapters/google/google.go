@@ -119,6 +119,9 @@ func (o *Options) defaults(env adapters.Env) {
 	if o.Rate == 0 {
 		o.Rate = 8
 	}
+	if o.ReauthHint == "" {
+		o.ReauthHint = env.Reauth
+	}
 	if o.TokenFile == "" && env.StateDir != "" {
 		o.TokenFile = filepath.Join(env.StateDir, "token.json")
 	}

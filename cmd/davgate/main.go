@@ -27,6 +27,8 @@ commands:
   serve -config FILE          run the gateway until SIGINT/SIGTERM
   check-config -config FILE   validate FILE offline and exit 1 on errors
   hash-password [-argon2id]   read a password from stdin, print its hash for password_hash
+  auth google -config FILE -user USER -source SOURCE [-device]
+                              authorise a Google source and store its token
   export SOURCE --to-dir DIR  write collections to a vdir folder (or one file each), incrementally
   migrate SOURCE --to URL     copy collections to a CalDAV/CardDAV server (idempotent; --dry-run)
   verify SOURCE --to URL|--to-dir DIR
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return checkConfig(args[1:], stdout, stderr)
 	case "hash-password":
 		return hashPassword(args[1:], stdin, stdout, stderr)
+	case "auth":
+		return runAuth(ctx, args[1:], stdout, stderr)
 	case "export":
 		return runExport(ctx, args[1:], stdin, stdout, stderr)
 	case "migrate":

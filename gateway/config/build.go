@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/davgate/davgate/adapters"
@@ -88,8 +87,11 @@ func Build(ctx context.Context, cfg *Config, env adapters.Env) (_ *Runtime, err 
 		}
 	}()
 	caches := newCacheFactory(cfg.Cache, env)
+	plan, err := planInstances(cfg)
+	if err != nil {
+		return nil, err
+	}
 	byKey := map[string]*Instance{}
-	names := map[string]bool{}
 	secrets := map[string]auth.Secret{}
 
 	for i, u := range cfg.Users {
@@ -107,12 +109,10 @@ func Build(ctx context.Context, cfg *Config, env adapters.Env) (_ *Runtime, err 
 			}
 			in, ok := byKey[key]
 			if !ok {
-				name := s.Name
-				if names[name] {
-					name = u.Name + "/" + s.Name
-				}
-				names[name] = true
-				in, err = rt.start(ctx, cfg, s, name, env, caches)
+				p := plan[[2]int{i, j}]
+				ienv := env
+				ienv.Reauth = p.reauth
+				in, err = rt.start(ctx, cfg, s, p.name, ienv, caches)
 				if err != nil {
 					return nil, cfg.errorf(path, "source %q of user %q: %w", s.Name, u.Name, err)
 				}
@@ -144,9 +144,7 @@ func Build(ctx context.Context, cfg *Config, env adapters.Env) (_ *Runtime, err 
 // start creates, provisions, wraps and registers one instance.
 func (rt *Runtime) start(ctx context.Context, cfg *Config, s Source, name string, env adapters.Env, caches *cacheFactory) (*Instance, error) {
 	env.Logger = env.Logger.With(slog.String("adapter", s.Type), slog.String("instance", name))
-	if cfg.StateDir != "" {
-		env.StateDir = filepath.Join(cfg.StateDir, filepath.FromSlash(name))
-	}
+	env.StateDir = cfg.stateDir(name)
 	a, err := newInstance(s, env)
 	if err != nil {
 		return nil, err

@@ -103,6 +103,9 @@ func (c *Config) Validate() error {
 		add(c.errorf("users", "no users configured; add at least one (see configs/example.yaml)"))
 	}
 
+	// Adapters check their options against the state directory Build
+	// will give them (a google token_file defaults into it).
+	plan, _ := planInstances(c) // an options error is reported per source below
 	users := map[string]int{}
 	for i, u := range c.Users {
 		up := fmt.Sprintf("users[%d]", i)
@@ -119,12 +122,12 @@ func (c *Config) Validate() error {
 		if _, err := u.secret(); err != nil {
 			add(c.errorf(up, "user %q: %v", u.Name, err))
 		}
-		errs = append(errs, c.validateSources(i, u)...)
+		errs = append(errs, c.validateSources(i, u, plan)...)
 	}
 	return errors.Join(errs...)
 }
 
-func (c *Config) validateSources(i int, u User) []error {
+func (c *Config) validateSources(i int, u User, plan map[[2]int]planned) []error {
 	var errs []error
 	names := map[string]int{}
 	for j, s := range u.Sources {
@@ -142,9 +145,15 @@ func (c *Config) validateSources(i int, u User) []error {
 		if s.Color != "" && !colorRE.MatchString(s.Color) {
 			errs = append(errs, c.errorf(sp+".color", "%q is not #RRGGBB or #RRGGBBAA", s.Color))
 		}
+		p, ok := plan[[2]int{i, j}]
+		if !ok {
+			p.name = s.Name
+		}
 		if err := checkSource(s, adapters.Env{
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			HTTP:   &http.Client{Transport: offline{}},
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+			HTTP:     &http.Client{Transport: offline{}},
+			StateDir: c.stateDir(p.name),
+			Reauth:   p.reauth,
 		}.WithDefaults()); err != nil {
 			path := sp + ".options"
 			if errors.Is(err, ErrUnknownType) {
