@@ -1,0 +1,308 @@
+package e2e
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	calendar "google.golang.org/api/calendar/v3"
+	people "google.golang.org/api/people/v1"
+
+	"github.com/davgate/davgate/adapters/google"
+	"github.com/davgate/davgate/adapters/google/googletest"
+)
+
+// The Google tests run davgate against googletest, the stateful fake of
+// Calendar v3, People v1 and Google's OAuth endpoints, served from the test
+// process. davgate reaches it only through the endpoint options of a
+// "google" source and a token file the test writes into the source's
+// state directory, as `davgate auth google` would.
+
+const googleConfig = `# written by cmd/davgate/e2e (google)
+listen: "127.0.0.1:%d"
+log: {level: debug, format: text}
+state_dir: %q
+%s
+users:
+  - name: %s
+    password_env: DAVGATE_E2E_PASSWORD
+    sources:
+      - name: gmail
+        type: google
+        options:
+          client_id: %q
+          client_secret: %q
+          calendar_endpoint: %q
+          people_endpoint: %q
+          auth_url: %q
+          token_url: %q
+          device_auth_url: %q
+          retry_base_delay: 10ms
+          max_retries: 3
+          max_retry_wait: 2s
+          rate: 1000
+`
+
+const (
+	googleClientID     = "davgate-e2e.apps.googleusercontent.com"
+	googleClientSecret = "GOCSPX-e2e"
+)
+
+// googleTarget is davgate serving one Google account from googletest.
+type googleTarget struct {
+	*target
+	srv     *googletest.Server
+	cfgPath string
+	logs    *syncBuffer
+	calID   string // the seeded "Work" calendar
+	CalURL  string // its collection URL, trailing slash
+	BookURL string // the address book's
+}
+
+// startGoogle starts googletest and davgate in front of it. cache is the
+// config's cache line; seed runs before davgate starts.
+func startGoogle(t *testing.T, cache string, seed func(srv *googletest.Server, calID string), opts ...googletest.Option) *googleTarget {
+	t.Helper()
+	if targetName() != "davgate" {
+		t.Skip("davgate-specific: the google adapter against googletest")
+	}
+	bin := buildDavgate(t)
+	srv := googletest.New(append([]googletest.Option{googletest.WithClient(googleClientID, googleClientSecret)}, opts...)...)
+	t.Cleanup(srv.Close)
+	calID := srv.AddCalendar(&calendar.CalendarListEntry{Summary: "Work", TimeZone: "UTC"})
+	if seed != nil {
+		seed(srv, calID)
+	}
+
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	// What `davgate auth google` leaves behind: <state_dir>/<instance>/token.json, 0600.
+	tok, err := json.Marshal(srv.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(state, "gmail"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "gmail", "token.json"), tok, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	cfg := filepath.Join(dir, "davgate.yaml")
+	writeFile(t, cfg, fmt.Sprintf(googleConfig, port, state, cache, testUser, googleClientID, googleClientSecret,
+		srv.CalendarBase(), srv.PeopleBase(), srv.AuthURL(), srv.TokenURL(), srv.DeviceAuthURL()))
+	cmd := exec.Command(bin, "serve", "-config", cfg)
+	cmd.Env = append(os.Environ(), "DAVGATE_E2E_PASSWORD="+testPassword)
+	logs := startDaemon(t, "davgate", cmd)
+	root := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	waitHTTP(t, root+"healthz", http.StatusOK, logs)
+	return &googleTarget{
+		target:  &target{Name: "davgate", Root: root, User: testUser, Password: testPassword},
+		srv:     srv,
+		cfgPath: cfg,
+		logs:    logs,
+		calID:   calID,
+		CalURL:  root + "dav/calendars/" + testUser + "/" + url.PathEscape("gmail~"+calID) + "/",
+		BookURL: root + "dav/addressbooks/" + testUser + "/" + url.PathEscape("gmail~"+google.ContactsCollection) + "/",
+	}
+}
+
+// googleEvent is a one-hour timed event made on the Google side.
+func googleEvent(id, summary string, start time.Time) *calendar.Event {
+	return &calendar.Event{
+		Id: id, Summary: summary,
+		Start: &calendar.EventDateTime{DateTime: start.UTC().Format(time.RFC3339), TimeZone: "UTC"},
+		End:   &calendar.EventDateTime{DateTime: start.UTC().Add(time.Hour).Format(time.RFC3339), TimeZone: "UTC"},
+	}
+}
+
+// seedWork puts three events (one weekly) and two contacts on the Google side.
+func seedWork(srv *googletest.Server, calID string) {
+	srv.PutEvent(calID, googleEvent("kickoff0001", "Kickoff", windowStart.Add(33*time.Hour)))
+	srv.PutEvent(calID, googleEvent("review00001", "Design review", windowStart.Add(80*time.Hour)))
+	weekly := googleEvent("standup0001", "Standup", windowStart.Add(-20*24*time.Hour+9*time.Hour))
+	weekly.Recurrence = []string{"RRULE:FREQ=WEEKLY;COUNT=10"}
+	srv.PutEvent(calID, weekly)
+	srv.AddContact(&people.Person{
+		Names:          []*people.Name{{GivenName: "Ada", FamilyName: "Lovelace"}},
+		EmailAddresses: []*people.EmailAddress{{Value: "ada@example.com", Type: "work"}},
+	})
+	srv.AddContact(&people.Person{
+		Names:        []*people.Name{{GivenName: "Charles", FamilyName: "Babbage"}},
+		PhoneNumbers: []*people.PhoneNumber{{Value: "+44 20 7946 0000", Type: "mobile"}},
+	})
+}
+
+// members lists coll's member ETags by href (the collection left out).
+func (g *googleTarget) members(t *testing.T, coll string) map[string]string {
+	t.Helper()
+	u, err := url.Parse(coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := g.etags(t, coll)
+	for h := range out {
+		if p, err := url.PathUnescape(h); h == u.EscapedPath() || h == u.Path || (err == nil && p == u.Path) {
+			delete(out, h)
+		}
+	}
+	return out
+}
+
+// waitETags polls coll until its member ETags differ from before.
+func (g *googleTarget) waitETags(t *testing.T, coll string, before map[string]string) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if now := g.members(t, coll); !equalMaps(before, now) {
+			return now
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no change visible at %s within 20s", coll)
+	return nil
+}
+
+// liveEvents returns the fake's non-cancelled events of calID by id.
+func (g *googleTarget) liveEvents() map[string]*calendar.Event {
+	out := map[string]*calendar.Event{}
+	for _, e := range g.srv.Events(g.calID) {
+		if e.Status != "cancelled" {
+			out[e.Id] = e
+		}
+	}
+	return out
+}
+
+// --- sync-collection over raw HTTP ------------------------------------------
+
+type syncResponse struct {
+	Token     string `xml:"DAV: sync-token"`
+	Responses []struct {
+		Href     string `xml:"DAV: href"`
+		Status   string `xml:"DAV: status"`
+		Propstat []struct {
+			Status string `xml:"DAV: status"`
+			ETag   string `xml:"DAV: prop>getetag"`
+		} `xml:"DAV: propstat"`
+	} `xml:"DAV: response"`
+}
+
+// syncCollection runs one sync-collection REPORT and returns the new token
+// and the member hrefs reported changed and deleted.
+func (g *googleTarget) syncCollection(t *testing.T, coll, token string) (next string, changed, deleted []string) {
+	t.Helper()
+	body := `<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>` + token +
+		`</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`
+	resp, data := g.do(t, "REPORT", coll, []byte(body), map[string]string{"Content-Type": "application/xml; charset=utf-8"})
+	if resp.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("sync-collection %s (token %q): %s\n%s", coll, token, resp.Status, data)
+	}
+	var ms syncResponse
+	if err := xml.Unmarshal(data, &ms); err != nil {
+		t.Fatalf("sync-collection %s: %v\n%s", coll, err, data)
+	}
+	for _, r := range ms.Responses {
+		switch {
+		case strings.Contains(r.Status, " 404 "):
+			deleted = append(deleted, r.Href)
+		case len(r.Propstat) > 0:
+			changed = append(changed, r.Href)
+		}
+	}
+	if ms.Token == "" {
+		t.Fatalf("sync-collection %s: no sync-token\n%s", coll, data)
+	}
+	return ms.Token, sorted(changed...), sorted(deleted...)
+}
+
+// health returns /healthz's entry for the gmail instance.
+func (g *googleTarget) health(t *testing.T) (overall string, detail string, healthy, stale bool) {
+	t.Helper()
+	resp, err := http.Get(g.Root + "healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Status  string `json:"status"`
+		Sources []struct {
+			Name   string `json:"name"`
+			Status struct {
+				Healthy bool   `json:"healthy"`
+				Detail  string `json:"detail"`
+				Stale   bool   `json:"stale"`
+			} `json:"status"`
+		} `json:"sources"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("/healthz: %v", err)
+	}
+	for _, s := range h.Sources {
+		if s.Name == "gmail" {
+			return h.Status, s.Status.Detail, s.Status.Healthy, s.Status.Stale
+		}
+	}
+	t.Fatalf("/healthz has no gmail source: %+v", h)
+	return
+}
+
+// TestGoogleStaleETag: a PUT whose If-Match names an ETag from before a
+// Google-side edit gets 412, and the fake keeps the Google-side version.
+func TestGoogleStaleETag(t *testing.T) {
+	t.Parallel()
+	g := startGoogle(t, clientTestCache, seedWork)
+	before := g.members(t, g.CalURL)
+	href := ""
+	for h := range before {
+		if strings.Contains(h, "kickoff0001") {
+			href = h
+		}
+	}
+	if len(before) != 3 || href == "" {
+		t.Fatalf("calendar members %v: want 3 with kickoff0001", before)
+	}
+	obj := g.Root + strings.TrimPrefix(href, "/")
+	resp, body := g.do(t, http.MethodGet, obj, nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", obj, resp.Status)
+	}
+	stale := resp.Header.Get("ETag")
+
+	g.srv.UpdateEvent(g.calID, "kickoff0001", func(e *calendar.Event) { e.Summary = "Kickoff (edited on Google)" })
+	g.waitETags(t, g.CalURL, before)
+
+	edited := strings.Replace(string(body), "SUMMARY:Kickoff", "SUMMARY:Kickoff (edited by the client)", 1)
+	resp, data := g.do(t, http.MethodPut, obj, []byte(edited), map[string]string{"Content-Type": "text/calendar; charset=utf-8", "If-Match": stale})
+	if resp.StatusCode != http.StatusPreconditionFailed {
+		t.Errorf("PUT with stale If-Match %s: %s, want 412\n%s", stale, resp.Status, data)
+	}
+	resp, data = g.do(t, http.MethodPut, obj, []byte(edited), map[string]string{"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"})
+	if resp.StatusCode != http.StatusPreconditionFailed {
+		t.Errorf("PUT If-None-Match: * over an existing event: %s, want 412\n%s", resp.Status, data)
+	}
+	if e, _ := g.srv.Event(g.calID, "kickoff0001"); e == nil || e.Summary != "Kickoff (edited on Google)" {
+		t.Errorf("fake's event after refused PUTs = %+v, want the Google-side summary", e)
+	}
+	if n := g.srv.Calls(); n["calendar.events.update"]+n["calendar.events.patch"]+n["calendar.events.import"]+n["calendar.events.insert"] != 0 {
+		t.Errorf("refused PUTs reached Google: %v", n)
+	}
+	// The current ETag still works.
+	resp, _ = g.do(t, http.MethodGet, obj, nil, nil)
+	cur := resp.Header.Get("ETag")
+	resp, data = g.do(t, http.MethodPut, obj, []byte(edited), map[string]string{"Content-Type": "text/calendar; charset=utf-8", "If-Match": cur})
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT with current If-Match: %s\n%s", resp.Status, data)
+	}
+	if e, _ := g.srv.Event(g.calID, "kickoff0001"); e == nil || e.Summary != "Kickoff (edited by the client)" {
+		t.Errorf("fake's event after the PUT = %+v", e)
+	}
+}
