@@ -35,9 +35,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log := cfg.Log.NewLogger(stderr)
 	if os.Getenv("GOGC") == "" {
-		// davgate holds parsed feeds; collecting at 50% heap growth keeps
+		// davgate holds parsed feeds; collecting at 35% heap growth keeps
 		// resident memory under 10× the feeds' size for a little CPU.
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(35)
 	}
 	if err := serveConfig(ctx, cfg, log); err != nil {
 		log.Error("davgate stopped", "err", err)
