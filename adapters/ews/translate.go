@@ -66,6 +66,13 @@ func calendarFromItem(it *api.CalendarItem, mime []byte) (*ical.Calendar, error)
 	}
 	cal := cals[0]
 	cal.Props.Del(ical.PropMethod)
+	if it.UID != "" { // before Normalize, which would derive one
+		for _, c := range cal.Children {
+			if c.Name == ical.CompEvent && c.Props.Get(ical.PropUID) == nil {
+				c.Props.SetText(ical.PropUID, it.UID)
+			}
+		}
+	}
 	var modified time.Time
 	if it.LastModifiedTime != "" {
 		modified, _ = api.ParseTime(it.LastModifiedTime)
@@ -94,9 +101,6 @@ func calendarFromItem(it *api.CalendarItem, mime []byte) (*ical.Calendar, error)
 			case "BUSY", "TENTATIVE", "OOF", "WORKINGELSEWHERE":
 				c.Props.SetText(ical.PropTransparency, "OPAQUE")
 			}
-		}
-		if c.Props.Get(ical.PropUID) == nil && it.UID != "" {
-			c.Props.SetText(ical.PropUID, it.UID)
 		}
 		if !modified.IsZero() && c.Props.Get(ical.PropLastModified) == nil {
 			c.Props.SetDateTime(ical.PropLastModified, modified.UTC())
