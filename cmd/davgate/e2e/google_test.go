@@ -14,6 +14,7 @@ import (
 	"time"
 
 	calendar "google.golang.org/api/calendar/v3"
+	"google.golang.org/api/option"
 	people "google.golang.org/api/people/v1"
 
 	"github.com/davgate/davgate/adapters/google"
@@ -305,4 +306,222 @@ func TestGoogleStaleETag(t *testing.T) {
 	if e, _ := g.srv.Event(g.calID, "kickoff0001"); e == nil || e.Summary != "Kickoff (edited by the client)" {
 		t.Errorf("fake's event after the PUT = %+v", e)
 	}
+}
+
+const googleVdirsyncerConfig = `[general]
+status_path = "%[1]s/status/"
+
+[pair cal]
+a = "cal_remote"
+b = "cal_local"
+collections = null
+
+[storage cal_remote]
+type = "caldav"
+url = "%[2]s"
+username = "%[4]s"
+password = "%[5]s"
+
+[storage cal_local]
+type = "filesystem"
+path = "%[1]s/cal/"
+fileext = ".ics"
+
+[pair book]
+a = "book_remote"
+b = "book_local"
+collections = null
+
+[storage book_remote]
+type = "carddav"
+url = "%[3]s"
+username = "%[4]s"
+password = "%[5]s"
+
+[storage book_local]
+type = "filesystem"
+path = "%[1]s/book/"
+fileext = ".vcf"
+`
+
+// TestGoogleVdirsyncer syncs a Google calendar and the Google address book
+// both ways with vdirsyncer: the initial copy, a Google-side edit of an
+// event and of a contact arriving in the vdir, a local edit of each arriving
+// at the fake, and a final no-op sync.
+func TestGoogleVdirsyncer(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "/usr/bin/vdirsyncer", "apt-get install vdirsyncer")
+	g := startGoogle(t, clientTestCache, seedWork)
+	dir := t.TempDir()
+	calDir, bookDir := filepath.Join(dir, "cal"), filepath.Join(dir, "book")
+	for _, d := range []string{calDir, bookDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "vdirsyncer.conf")
+	writeFile(t, cfg, fmt.Sprintf(googleVdirsyncerConfig, dir, g.CalURL, g.BookURL, g.User, g.Password))
+	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "XDG_DATA_HOME=" + dir, "TZ=UTC", "LC_ALL=C.UTF-8"}
+	v := &vdir{t: t, cfg: cfg, env: env}
+	out := runTool(t, strings.Repeat("y\n", 10), env, "/usr/bin/vdirsyncer", "-c", cfg, "discover")
+	t.Logf("vdirsyncer discover:\n%s", out)
+
+	acts := v.sync("initial")
+	if n := countMatching(acts, "Copying (uploading)"); n != 5 || len(acts) != 5 {
+		t.Errorf("initial sync: actions %q, want 5 downloads (3 events, 2 contacts)", acts)
+	}
+	if got := localFiles(t, calDir, ".ics"); len(got) != 3 {
+		t.Fatalf("local calendar has %d files, want 3", len(got))
+	}
+	if got := localFiles(t, bookDir, ".vcf"); len(got) != 2 {
+		t.Fatalf("local address book has %d files, want 2", len(got))
+	}
+	if acts := v.sync("no-op"); len(acts) != 0 {
+		t.Errorf("second sync transferred items: %q", acts)
+	}
+
+	// Google-side edits arrive in the vdir.
+	ada := g.contactByEmail(t, "ada@example.com")
+	calBefore, bookBefore := g.members(t, g.CalURL), g.members(t, g.BookURL)
+	g.srv.UpdateEvent(g.calID, "review00001", func(e *calendar.Event) { e.Summary = "Design review (edited on Google)" })
+	g.srv.UpdateContact(ada, func(p *people.Person) {
+		p.Names = []*people.Name{{GivenName: "Augusta Ada", FamilyName: "King"}}
+	})
+	g.waitETags(t, g.CalURL, calBefore)
+	g.waitETags(t, g.BookURL, bookBefore)
+	acts = v.sync("after Google-side edits")
+	if len(acts) != 2 || countMatching(acts, "Copying (updating)") != 2 {
+		t.Errorf("sync after Google-side edits: actions %q, want exactly two updates", acts)
+	}
+	if f := fileContaining(t, calDir, ".ics", "review00001"); !strings.Contains(unfold(f), "SUMMARY:Design review (edited on Google)") {
+		t.Errorf("local copy of review00001 lacks the Google-side edit:\n%s", f)
+	}
+	if f := fileContaining(t, bookDir, ".vcf", "ada@example.com"); !strings.Contains(unfold(f), "Augusta Ada") {
+		t.Errorf("local copy of the contact lacks the Google-side edit:\n%s", f)
+	}
+
+	// Local edits arrive at the fake.
+	kick := fileContaining(t, calDir, ".ics", "kickoff0001")
+	rewrite(t, calDir, ".ics", "kickoff0001", strings.Replace(kick, "SUMMARY:Kickoff", "SUMMARY:Kickoff (edited in the vdir)", 1))
+	charles := fileContaining(t, bookDir, ".vcf", "Babbage")
+	if !strings.Contains(charles, "+44 20 7946 0000") {
+		t.Fatalf("local contact lacks its phone number:\n%s", charles)
+	}
+	rewrite(t, bookDir, ".vcf", "Babbage", strings.Replace(charles, "+44 20 7946 0000", "+44 20 7946 0999", 1))
+	acts = v.sync("after local edits")
+	if len(acts) != 2 || countMatching(acts, "Copying (updating)") != 2 {
+		t.Errorf("sync after local edits: actions %q, want exactly two updates", acts)
+	}
+	if e, _ := g.srv.Event(g.calID, "kickoff0001"); e == nil || e.Summary != "Kickoff (edited in the vdir)" {
+		t.Errorf("fake's kickoff0001 after sync = %+v, want the vdir's summary", e)
+	}
+	rn := g.contactByPhone(t, "+44 20 7946 0999")
+	if p, _ := g.srv.Contact(rn); p == nil || len(p.Names) == 0 || p.Names[0].FamilyName != "Babbage" {
+		t.Errorf("fake's contact after sync = %+v", p)
+	}
+	// Google stamps a written event with a new "updated" time, which is
+	// its DTSTAMP: the stored event differs from the bytes sent, so the PUT
+	// answers without an ETag (RFC 4791 §5.3.4) and vdirsyncer fetches the
+	// event once more. Contacts come back as sent.
+	acts = v.sync("after the upload")
+	for _, a := range acts {
+		if !strings.Contains(a, "Copying (updating) item kickoff0001@google.com to cal_local") {
+			t.Errorf("sync after the upload: action %q, want at most the re-download of kickoff0001", a)
+		}
+	}
+	if f := fileContaining(t, calDir, ".ics", "kickoff0001"); !strings.Contains(unfold(f), "SUMMARY:Kickoff (edited in the vdir)") {
+		t.Errorf("local kickoff0001 lost the local edit:\n%s", f)
+	}
+	if acts := v.sync("final no-op"); len(acts) != 0 {
+		t.Errorf("final sync transferred items: %q", acts)
+	}
+	if got := len(g.liveEvents()); got != 3 {
+		t.Errorf("fake holds %d events, want 3", got)
+	}
+}
+
+// contactByEmail returns the resourceName of the fake's contact with email.
+func (g *googleTarget) contactByEmail(t *testing.T, email string) string {
+	t.Helper()
+	return g.findContact(t, func(p *people.Person) bool {
+		for _, e := range p.EmailAddresses {
+			if e.Value == email {
+				return true
+			}
+		}
+		return false
+	}, email)
+}
+
+func (g *googleTarget) contactByPhone(t *testing.T, phone string) string {
+	t.Helper()
+	return g.findContact(t, func(p *people.Person) bool {
+		for _, n := range p.PhoneNumbers {
+			if n.Value == phone {
+				return true
+			}
+		}
+		return false
+	}, phone)
+}
+
+// findContact scans the fake's contacts through the People API, as a
+// Google client would.
+func (g *googleTarget) findContact(t *testing.T, match func(*people.Person) bool, what string) string {
+	t.Helper()
+	svc, err := people.NewService(t.Context(), option.WithHTTPClient(g.srv.HTTPClient(t.Context())), option.WithEndpoint(g.srv.PeopleBase()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := svc.People.Connections.List("people/me").PersonFields("names,emailAddresses,phoneNumbers").PageSize(1000).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range resp.Connections {
+		if match(p) {
+			return p.ResourceName
+		}
+	}
+	t.Fatalf("the fake has no contact with %s", what)
+	return ""
+}
+
+func localFiles(t *testing.T, dir, ext string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*"+ext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// fileContaining returns the content of the one file in dir holding sub.
+func fileContaining(t *testing.T, dir, ext, sub string) string {
+	t.Helper()
+	for _, f := range localFiles(t, dir, ext) {
+		data, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(data), sub) {
+			return string(data)
+		}
+	}
+	t.Fatalf("no %s file in %s holds %q", ext, dir, sub)
+	return ""
+}
+
+// rewrite replaces the content of the file in dir holding sub.
+func rewrite(t *testing.T, dir, ext, sub, content string) {
+	t.Helper()
+	for _, f := range localFiles(t, dir, ext) {
+		data, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(data), sub) {
+			writeFile(t, f, content)
+			return
+		}
+	}
+	t.Fatalf("no %s file in %s holds %q", ext, dir, sub)
+}
+
+// unfold undoes iCalendar/vCard line folding.
+func unfold(s string) string {
+	return strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "").Replace(s)
 }
