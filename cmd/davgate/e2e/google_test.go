@@ -525,3 +525,58 @@ func rewrite(t *testing.T, dir, ext, sub, content string) {
 func unfold(s string) string {
 	return strings.NewReplacer("\r\n ", "", "\r\n\t", "", "\n ", "", "\n\t", "").Replace(s)
 }
+
+// TestGooglePythonCaldav runs testdata/e2e/google/recurring.py: python3-caldav
+// creates and edits a weekly series with a moved instance on a Google
+// calendar; the fake must then hold the master with its recurrence and the
+// exception linked by recurringEventId and originalStartTime.
+func TestGooglePythonCaldav(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "/usr/bin/python3", "apt-get install python3")
+	if _, err := runToolErr(t, "", nil, "/usr/bin/python3", "-c", "import caldav, requests"); err != nil {
+		missing(t, "python3-caldav missing; install it with: apt-get install python3-caldav")
+	}
+	g := startGoogle(t, clientTestCache, seedWork)
+	uid := fmt.Sprintf("e2e-google-series-%d@example.com", time.Now().UnixNano())
+	env := append(g.env(), "E2E_CAL_URL="+g.CalURL, "E2E_UID="+uid, "PYTHONDONTWRITEBYTECODE=1")
+	out := runTool(t, "", env, "/usr/bin/python3", filepath.Join(repoRoot, "testdata", "e2e", "google", "recurring.py"))
+	t.Logf("recurring.py:\n%s", out)
+
+	var master *calendar.Event
+	var exceptions []*calendar.Event
+	for _, e := range g.liveEvents() {
+		switch {
+		case e.ICalUID != uid:
+		case e.RecurringEventId == "":
+			master = e
+		default:
+			exceptions = append(exceptions, e)
+		}
+	}
+	if master == nil {
+		t.Fatalf("the fake holds no master event with iCalUID %s", uid)
+	}
+	if !contains(master.Recurrence, "RRULE:FREQ=WEEKLY;COUNT=6") || master.Summary != "Team sync (edited)" {
+		t.Errorf("master: recurrence %q, summary %q; want RRULE:FREQ=WEEKLY;COUNT=6 and the edited summary", master.Recurrence, master.Summary)
+	}
+	if len(exceptions) != 1 {
+		t.Fatalf("the fake holds %d exceptions of %s, want 1", len(exceptions), uid)
+	}
+	ex := exceptions[0]
+	if ex.RecurringEventId != master.Id {
+		t.Errorf("exception recurringEventId %q, want the master's id %q", ex.RecurringEventId, master.Id)
+	}
+	if ex.OriginalStartTime == nil || !sameInstant(ex.OriginalStartTime.DateTime, "2026-03-09T10:00:00Z") {
+		t.Errorf("exception originalStartTime %+v, want 2026-03-09T10:00:00Z", ex.OriginalStartTime)
+	}
+	if ex.Start == nil || !sameInstant(ex.Start.DateTime, "2026-03-09T15:00:00Z") || ex.Summary != "Team sync moved (edited)" {
+		t.Errorf("exception start %+v summary %q, want 15:00Z and the edited summary", ex.Start, ex.Summary)
+	}
+}
+
+// sameInstant compares two RFC 3339 times.
+func sameInstant(a, b string) bool {
+	ta, err1 := time.Parse(time.RFC3339, a)
+	tb, err2 := time.Parse(time.RFC3339, b)
+	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
