@@ -580,3 +580,33 @@ func sameInstant(a, b string) bool {
 	tb, err2 := time.Parse(time.RFC3339, b)
 	return err1 == nil && err2 == nil && ta.Equal(tb)
 }
+
+// TestGoogleTsdav runs testdata/e2e/google/sync.mjs (tsdav) in two phases
+// around an event change made on the Google side: the incremental
+// syncCollection must report exactly that event's href.
+func TestGoogleTsdav(t *testing.T) {
+	t.Parallel()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing(t, "node not found; install Node.js 20 and run: npm ci --prefix testdata/e2e/tsdav")
+	}
+	tsdavDir := filepath.Join(repoRoot, "testdata", "e2e", "tsdav")
+	if _, err := os.Stat(filepath.Join(tsdavDir, "node_modules", "tsdav", "package.json")); err != nil {
+		missing(t, "tsdav not installed; run: npm ci --prefix testdata/e2e/tsdav")
+	}
+	g := startGoogle(t, clientTestCache, seedWork)
+	const summary = "Design review (moved on Google)"
+	env := append(g.env(), "E2E_CAL_URL="+g.CalURL, "E2E_TSDAV_DIR="+tsdavDir, "E2E_COUNT=3",
+		"E2E_CHANGED_HREF="+g.CalURL+"review00001.ics", "E2E_CHANGED_SUMMARY="+summary)
+	script := filepath.Join(repoRoot, "testdata", "e2e", "google", "sync.mjs")
+	state := filepath.Join(t.TempDir(), "state.json")
+	out := runTool(t, "", env, node, script, "phase1", state)
+	t.Logf("sync.mjs phase1:\n%s", out)
+
+	before := g.members(t, g.CalURL)
+	g.srv.UpdateEvent(g.calID, "review00001", func(e *calendar.Event) { e.Summary = summary })
+	g.waitETags(t, g.CalURL, before)
+
+	out = runTool(t, "", env, node, script, "phase2", state)
+	t.Logf("sync.mjs phase2:\n%s", out)
+}
