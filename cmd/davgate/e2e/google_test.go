@@ -610,3 +610,132 @@ func TestGoogleTsdav(t *testing.T) {
 	out = runTool(t, "", env, node, script, "phase2", state)
 	t.Logf("sync.mjs phase2:\n%s", out)
 }
+
+// TestGoogleFaults drives Google failures through davgate serve, in order:
+// rate limiting (retried, then persistent: reads served from cache, then
+// recovery), a 5xx during a write, an expired sync token and finally a
+// revoked refresh token (invalid_grant).
+func TestGoogleFaults(t *testing.T) {
+	t.Parallel()
+	g := startGoogle(t, clientTestCache, seedWork)
+	ttl := func() { time.Sleep(1200 * time.Millisecond) } // past cache.ttl: the next read asks Google
+	warm := g.members(t, g.CalURL)
+	if len(warm) != 3 {
+		t.Fatalf("calendar members %v, want 3", warm)
+	}
+
+	t.Run("rate limit then recovery", func(t *testing.T) {
+		ttl()
+		g.srv.ResetCalls()
+		g.srv.Fail("calendar.events.list", 2, 403, "rateLimitExceeded", 0)
+		if got := g.members(t, g.CalURL); !equalMaps(got, warm) {
+			t.Errorf("PROPFIND after two throttled calls: %v, want %v", got, warm)
+		}
+		if n := g.srv.Calls()["calendar.events.list"]; n < 3 {
+			t.Errorf("events.list calls = %d, want the 2 throttled + 1 retried", n)
+		}
+		// Throttled beyond max_retries: reads are served from cache.
+		g.srv.Inject(googletest.Fault{Op: "calendar.*", Status: 429, RetryAfter: time.Second})
+		ttl()
+		if got := g.members(t, g.CalURL); !equalMaps(got, warm) {
+			t.Errorf("PROPFIND while Google throttles everything: %v, want the cached %v", got, warm)
+		}
+		resp, _ := g.do(t, http.MethodGet, g.CalURL+"kickoff0001.ics", nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET while throttled: %s, want 200 from cache", resp.Status)
+		}
+		if overall, _, healthy, _ := g.health(t); healthy || overall != "degraded" {
+			t.Errorf("/healthz while throttled: %s, gmail healthy=%v; want degraded", overall, healthy)
+		}
+		// Recovery: a change made meanwhile shows up.
+		g.srv.ClearFaults()
+		g.srv.UpdateEvent(g.calID, "kickoff0001", func(e *calendar.Event) { e.Summary = "Kickoff (after the throttling)" })
+		warm = g.waitETags(t, g.CalURL, warm)
+		if _, _, healthy, _ := g.health(t); !healthy {
+			t.Errorf("/healthz after recovery: gmail unhealthy")
+		}
+	})
+
+	t.Run("5xx during write", func(t *testing.T) {
+		before := len(g.srv.Events(g.calID))
+		g.srv.ResetCalls()
+		for _, op := range []string{"calendar.events.import", "calendar.events.insert", "calendar.events.update", "calendar.events.patch"} {
+			g.srv.Fail(op, 1, 500, "backendError", 0)
+		}
+		uid := "e2e-google-5xx@example.com"
+		resp, body := g.do(t, http.MethodPut, g.CalURL+uid+".ics", []byte(eventICS(uid, "Written during an outage", windowStart.Add(90*time.Hour))),
+			map[string]string{"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"})
+		g.srv.ClearFaults()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("PUT during a Google 500: %s, want 503\n%s", resp.Status, body)
+		}
+		if after := len(g.srv.Events(g.calID)); after != before {
+			t.Errorf("the fake holds %d events after the failed PUT, had %d", after, before)
+		}
+		if _, ok := g.srv.Event(g.calID, google.EventID(uid)); ok {
+			t.Errorf("the fake holds the event of the failed PUT")
+		}
+		if resp, _ := g.do(t, http.MethodGet, g.CalURL+uid+".ics", nil, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET after the failed PUT: %s, want 404", resp.Status)
+		}
+		calls := g.srv.Calls()
+		if n := calls["calendar.events.import"] + calls["calendar.events.insert"]; n != 1 {
+			t.Errorf("write calls = %v, want exactly one (a 5xx write is not retried)", calls)
+		}
+	})
+
+	t.Run("expired sync token", func(t *testing.T) {
+		token, changed, _ := g.syncCollection(t, g.CalURL, "")
+		if len(changed) != 3 {
+			t.Fatalf("initial sync-collection: %v, want 3 members", changed)
+		}
+		g.srv.PutEvent(g.calID, googleEvent("latecomer01", "Added on Google", windowStart.Add(100*time.Hour)))
+		g.srv.InvalidateSyncTokens()
+		ttl()
+		g.srv.ResetCalls()
+		_, changed, deleted := g.syncCollection(t, g.CalURL, token)
+		if len(changed) != 1 || !strings.HasSuffix(changed[0], "/latecomer01.ics") || len(deleted) != 0 {
+			t.Errorf("sync-collection after Google refused the sync token: changed %v deleted %v, want only latecomer01", changed, deleted)
+		}
+		if n := g.srv.Calls()["calendar.events.list"]; n != 2 {
+			t.Errorf("events.list calls = %d, want 2 (refused delta, full relist)", n)
+		}
+	})
+
+	t.Run("invalid_grant", func(t *testing.T) {
+		warm := g.members(t, g.CalURL)
+		g.srv.RevokeRefreshTokens()
+		g.srv.ExpireAccessTokens()
+		ttl()
+		if got := g.members(t, g.CalURL); !equalMaps(got, warm) {
+			t.Errorf("PROPFIND after invalid_grant: %v, want the cached %v", got, warm)
+		}
+		if resp, body := g.do(t, http.MethodGet, g.CalURL+"kickoff0001.ics", nil, nil); resp.StatusCode != http.StatusOK ||
+			!strings.Contains(string(body), "Kickoff (after the throttling)") {
+			t.Errorf("GET after invalid_grant: %s\n%s", resp.Status, body)
+		}
+		overall, detail, healthy, _ := g.health(t)
+		hint := "davgate auth google -config " + g.cfgPath + " -user " + testUser + " -source gmail"
+		if overall != "degraded" || healthy || !strings.Contains(detail, hint) {
+			t.Errorf("/healthz after invalid_grant: %s, gmail healthy=%v detail %q; want degraded with %q", overall, healthy, detail, hint)
+		}
+		// Reads keep coming from cache, without hammering Google.
+		g.srv.ResetCalls()
+		ttl()
+		for range 3 {
+			if got := g.members(t, g.CalURL); !equalMaps(got, warm) {
+				t.Errorf("PROPFIND while unauthorised: %v", got)
+			}
+		}
+		if calls := g.srv.Calls(); len(calls) != 0 {
+			t.Errorf("upstream calls while the source needs re-authorisation: %v", calls)
+		}
+		// A write cannot succeed: 502 (davgate's upstream credentials, not the client's).
+		uid := "e2e-google-unauth@example.com"
+		resp, body := g.do(t, http.MethodPut, g.CalURL+uid+".ics", []byte(eventICS(uid, "x", windowStart)),
+			map[string]string{"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"})
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("PUT while unauthorised: %s, want 502\n%s", resp.Status, body)
+		}
+	})
+}
