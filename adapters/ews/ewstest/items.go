@@ -722,6 +722,9 @@ func (c *requestCtx) writeCalendarFields(w *xw, it *item, ci *calInfo, sh shape,
 	if c.rank >= 3 && ci.tzid != "" && sh.want("calendar:EndTimeZone", false) {
 		w.empty("t:EndTimeZone", "Id", ci.tzid, "Name", ci.tzid)
 	}
+	if c.rank >= 3 && sh.want("calendar:AllowNewTimeProposal", false) {
+		w.leaf("t:AllowNewTimeProposal", "true")
+	}
 	if sh.want("calendar:IsOnlineMeeting", false) {
 		w.leaf("t:IsOnlineMeeting", "false")
 	}
