@@ -92,7 +92,6 @@ type Request struct {
 	Operation string
 	Mailbox   string
 	Header    http.Header
-	Body      string
 }
 
 // New starts a fake EWS server.
@@ -365,7 +364,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Operation: op, Mailbox: ctx.mb.addr, Header: r.Header.Clone(), Body: ""})
+	s.requests = append(s.requests, Request{Operation: op, Mailbox: ctx.mb.addr, Header: r.Header.Clone()})
 	out, ferr2 := s.dispatch(ctx, req)
 	s.mu.Unlock()
 	if ferr2 != nil {
