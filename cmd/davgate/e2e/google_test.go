@@ -739,3 +739,108 @@ func TestGoogleFaults(t *testing.T) {
 		}
 	})
 }
+
+// TestGoogleUpstreamCalls counts the Google API calls behind DAV requests
+// to davgate serve (cache.ttl 5s) over a calendar of N events: the initial
+// sync-collection lists events in pages of 2,500, a no-change
+// sync-collection or PROPFIND after the TTL costs one incremental
+// events.list, a warm PROPFIND within the TTL no events call, and nothing
+// ever GETs single events. Besides, each request after the TTL re-reads the
+// calendar list (calendarList.list, at most one per TTL): the cache keeps
+// the collection list no longer than the objects. Figures go to
+// docs/benchmarks.md ("Google").
+func TestGoogleUpstreamCalls(t *testing.T) {
+	for _, n := range []int{2000, 5000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			const ttl = 5 * time.Second
+			g := startGoogle(t, fmt.Sprintf("cache: {ttl: %s}", ttl), func(srv *googletest.Server, calID string) {
+				for i := range n {
+					srv.PutEvent(calID, googleEvent(fmt.Sprintf("bulk%07d", i), fmt.Sprintf("Event %d", i), windowStart.Add(time.Duration(i)*time.Hour)))
+				}
+			})
+			pages := (n + 2499) / 2500
+			// step runs f and checks its upstream calls: at most maxEvents
+			// events calls and one calendarList.list, nothing else.
+			step := func(what string, maxEvents int, f func()) map[string]int {
+				t.Helper()
+				g.srv.ResetCalls()
+				start := time.Now()
+				f()
+				took := time.Since(start)
+				calls := g.srv.Calls()
+				total, events := 0, 0
+				for op, c := range calls {
+					total += c
+					if strings.HasPrefix(op, "calendar.events.") {
+						events += c
+					}
+				}
+				t.Logf("N=%d %-42s %d upstream calls %v in %s", n, what, total, calls, took.Round(time.Millisecond))
+				if events > maxEvents || calls["calendar.calendarList.list"] > 1 || total-events-calls["calendar.calendarList.list"] != 0 {
+					t.Errorf("%s: upstream calls %v, want at most %d events calls and one calendarList.list", what, calls, maxEvents)
+				}
+				if calls["calendar.events.get"] != 0 || calls["calendar.events.instances"] != 0 {
+					t.Errorf("%s: per-event calls %v", what, calls)
+				}
+				return calls
+			}
+
+			var token string
+			calls := step("initial sync-collection", pages, func() {
+				var changed []string
+				token, changed, _ = g.syncCollection(t, g.CalURL, "")
+				if len(changed) != n {
+					t.Fatalf("initial sync-collection: %d members, want %d", len(changed), n)
+				}
+			})
+			if calls["calendar.events.list"] != pages {
+				t.Errorf("initial sync-collection: %d events.list calls, want ⌈%d/2500⌉ = %d", calls["calendar.events.list"], n, pages)
+			}
+			filled := time.Now()
+			var members map[string]string
+			step("warm PROPFIND Depth:1 within the TTL", 0, func() {
+				members = g.members(t, g.CalURL)
+				for _, h := range sortedKeys(members)[:10] {
+					if resp, _ := g.do(t, http.MethodGet, g.Root+strings.TrimPrefix(h, "/"), nil, nil); resp.StatusCode != http.StatusOK {
+						t.Errorf("GET %s: %s", h, resp.Status)
+					}
+				}
+			})
+			if time.Since(filled) > ttl {
+				t.Errorf("the warm PROPFIND ended %s after the fill, beyond the TTL: its 0 calls prove nothing", time.Since(filled))
+			}
+			if len(members) != n {
+				t.Errorf("PROPFIND Depth:1: %d members, want %d", len(members), n)
+			}
+			time.Sleep(ttl + 200*time.Millisecond)
+			step("no-change sync-collection after the TTL", 1, func() {
+				next, changed, deleted := g.syncCollection(t, g.CalURL, token)
+				if len(changed)+len(deleted) != 0 || next != token {
+					t.Errorf("no-change sync-collection: %d changed, %d deleted, token %q (was %q)", len(changed), len(deleted), next, token)
+				}
+			})
+			time.Sleep(ttl + 200*time.Millisecond)
+			step("PROPFIND Depth:1 poll after the TTL", 1, func() {
+				if got := g.members(t, g.CalURL); !equalMaps(got, members) {
+					t.Errorf("PROPFIND after the TTL changed without a change upstream")
+				}
+			})
+			g.srv.UpdateEvent(g.calID, "bulk0000007", func(e *calendar.Event) { e.Summary = "changed" })
+			time.Sleep(ttl + 200*time.Millisecond)
+			step("sync-collection after one change", 1, func() {
+				_, changed, _ := g.syncCollection(t, g.CalURL, token)
+				if len(changed) != 1 || !strings.HasSuffix(changed[0], "/bulk0000007.ics") {
+					t.Errorf("sync-collection after one change: %v", changed)
+				}
+			})
+		})
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return sorted(out...)
+}
