@@ -17,6 +17,11 @@ const translatorVersion = "1"
 // upstream version, so it is stable across restarts and needs no storage.
 // Objects without a Version are hashed by content.
 func etagOf(coll string, o adapters.Object) string {
+	if safeVersion(o.Version) {
+		// Already a short opaque token (a content hash, a counter): use it,
+		// prefixed so a translator change still changes every ETag.
+		return "v" + translatorVersion + "-" + o.Version
+	}
 	h := sha256.New()
 	h.Write([]byte(translatorVersion))
 	h.Write([]byte{0})
@@ -51,4 +56,19 @@ func matchETags(header, etag string, exists bool) bool {
 		}
 	}
 	return false
+}
+
+// safeVersion reports whether an upstream version can serve in an ETag as
+// is: short, and only characters that need no quoting or escaping.
+func safeVersion(v string) bool {
+	if v == "" || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
