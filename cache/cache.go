@@ -29,15 +29,23 @@ import (
 	"github.com/davgate/davgate/adapters"
 )
 
+// DefaultListTTL is how long a collection list is kept by default.
+const DefaultListTTL = 5 * time.Minute
+
 // Options configure a cache.
 type Options struct {
 	// MaxBytes bounds the encoded bytes of cached objects (Wrap only;
 	// Store.Wrap uses the store's bound). Default DefaultMaxBytes.
 	MaxBytes int64
-	// TTL is how long a collection snapshot (and the collection list) is
-	// served without asking the inner adapter again; 0 revalidates on
-	// every read.
+	// TTL is how long a collection snapshot is served without asking the
+	// inner adapter again; 0 revalidates on every read.
 	TTL time.Duration
+	// ListTTL is how long the collection list is served without asking
+	// again. Collections come and go far less often than objects change,
+	// so a poll should cost one upstream call, not two. Default: the
+	// larger of TTL and DefaultListTTL. Collection writes through the
+	// cache refresh it at once.
+	ListTTL time.Duration
 	// Name identifies the instance in logs.
 	Name string
 	// Logger defaults to slog.Default().
@@ -82,6 +90,7 @@ type Adapter struct {
 	colls     map[string]*coll
 	list      []adapters.Collection // last good Collections result
 	listAt    time.Time
+	listTTL   time.Duration
 	listOK    bool
 	listStale bool
 	status    adapters.Status
@@ -118,11 +127,17 @@ func Wrap(inner adapters.Reader, opts Options) *Adapter {
 // Wrap returns a cache over inner whose objects count against s's bound.
 func (s *Store) Wrap(inner adapters.Reader, opts Options) *Adapter {
 	a := &Adapter{
-		inner:  inner,
-		caps:   adapters.CapabilitiesOf(inner),
-		store:  s,
-		inst:   s.nextID.Add(1),
-		ttl:    opts.TTL,
+		inner: inner,
+		caps:  adapters.CapabilitiesOf(inner),
+		store: s,
+		inst:  s.nextID.Add(1),
+		ttl:   opts.TTL,
+		listTTL: func() time.Duration {
+			if opts.ListTTL > 0 {
+				return opts.ListTTL
+			}
+			return max(opts.TTL, DefaultListTTL)
+		}(),
 		max:    opts.MaxLog,
 		log:    opts.Logger,
 		now:    opts.Now,
@@ -486,7 +501,7 @@ func (a *Adapter) Collections(ctx context.Context) ([]adapters.Collection, error
 		return nil, err
 	}
 	a.mu.Lock()
-	if a.listOK && a.ttl > 0 && a.now().Sub(a.listAt) < a.ttl {
+	if a.listOK && a.listTTL > 0 && a.now().Sub(a.listAt) < a.listTTL {
 		out := slices.Clone(a.list)
 		a.mu.Unlock()
 		a.count(false)
