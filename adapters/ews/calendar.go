@@ -34,6 +34,10 @@ type collState struct {
 	listed bool
 	byID   map[string]*entry
 	byItem map[string]string // EWS ItemId → object ID
+	// known maps every ItemId ever seen to its object ID, so that
+	// SyncFolderItems deletions (ItemIds only) resolve after the item
+	// left the mirror.
+	known map[string]string
 
 	seq    int
 	states map[string]string // token → SyncState ("" = initial)
@@ -49,7 +53,7 @@ type entry struct {
 }
 
 func newCollState(f api.FolderRef) *collState {
-	return &collState{folder: f, byID: map[string]*entry{}, byItem: map[string]string{}, states: map[string]string{}}
+	return &collState{folder: f, byID: map[string]*entry{}, byItem: map[string]string{}, known: map[string]string{}, states: map[string]string{}}
 }
 
 // ---------------------------------------------------------------- collections
@@ -234,6 +238,7 @@ func (a *Adapter) list(ctx context.Context, coll string, st *collState) error {
 		}
 		byID[r.id] = e
 		byItem[r.itemID] = r.id
+		st.known[r.itemID] = r.id
 	}
 	st.byID, st.byItem, st.listed = byID, byItem, true
 	return nil
@@ -636,6 +641,7 @@ func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c a
 	}
 	st.byID[obj.ID] = &entry{itemID: itemID.ID, changeKey: itemID.ChangeKey, uid: it.UID, obj: &stored, objKey: itemID.ChangeKey}
 	st.byItem[itemID.ID] = obj.ID
+	st.known[itemID.ID] = obj.ID
 	st.mu.Unlock()
 	return stored, nil
 }
@@ -819,12 +825,18 @@ func (a *Adapter) Changes(ctx context.Context, coll, token string) (adapters.Cha
 	if err != nil {
 		return adapters.Changes{}, err
 	}
+	if token != "" && len(upd) == 0 && len(del) == 0 {
+		st.mu.Lock()
+		st.states[token] = next // same content, newer cursor
+		st.mu.Unlock()
+		return adapters.Changes{Token: token}, nil
+	}
 	// Refresh the mirror so item ids map to object IDs (deletions carry
 	// only ItemIds), then read what changed.
 	st.mu.Lock()
 	delIDs := make([]string, 0, len(del))
 	for _, it := range del {
-		if id, ok := st.byItem[it]; ok {
+		if id, ok := st.known[it]; ok {
 			delIDs = append(delIDs, id)
 		}
 	}

@@ -53,12 +53,11 @@ func encodeMime(data []byte) *api.MimeContent {
 // wrong:
 //   - METHOD is dropped (CalDAV resources carry none);
 //   - Windows TZIDs become IANA names (CLDR), VTIMEZONEs renamed along;
-//   - TRANSP from X-MICROSOFT-CDO-BUSYSTATUS (FREE → TRANSPARENT) or
-//     LegacyFreeBusyStatus when absent;
+//   - TRANSP:TRANSPARENT from X-MICROSOFT-CDO-BUSYSTATUS:FREE (or, on the
+//     master, LegacyFreeBusyStatus Free) when TRANSP is absent;
 //   - UID from calendar:UID when the export has none;
 //   - ORGANIZER and ATTENDEE from Organizer/Required/OptionalAttendees
 //     when the export has none (Exchange omits them);
-//   - LAST-MODIFIED from item:LastModifiedTime.
 func calendarFromItem(it *api.CalendarItem, mime []byte) (*ical.Calendar, error) {
 	cals, _, err := icalfix.DecodeBytes(mime)
 	if err != nil {
@@ -88,22 +87,18 @@ func calendarFromItem(it *api.CalendarItem, mime []byte) (*ical.Calendar, error)
 		if c.Props.Get(ical.PropRecurrenceID) == nil && master == nil {
 			master = c
 		}
+		// FREE → TRANSPARENT; busy states are OPAQUE, the default,
+		// so nothing is added for them.
 		if c.Props.Get(ical.PropTransparency) == nil {
 			busy := ""
 			if p := c.Props.Get("X-MICROSOFT-CDO-BUSYSTATUS"); p != nil {
 				busy = strings.ToUpper(p.Value)
-			} else if c == master || master == nil {
+			} else if c == master {
 				busy = strings.ToUpper(it.LegacyFreeBusyStatus)
 			}
-			switch busy {
-			case "FREE":
+			if busy == "FREE" {
 				c.Props.SetText(ical.PropTransparency, "TRANSPARENT")
-			case "BUSY", "TENTATIVE", "OOF", "WORKINGELSEWHERE":
-				c.Props.SetText(ical.PropTransparency, "OPAQUE")
 			}
-		}
-		if !modified.IsZero() && c.Props.Get(ical.PropLastModified) == nil {
-			c.Props.SetDateTime(ical.PropLastModified, modified.UTC())
 		}
 	}
 	if master != nil {
