@@ -49,6 +49,9 @@ type Options struct {
 	// Ignore names extra properties the comparison disregards (on top of
 	// DTSTAMP, PRODID and REV).
 	Ignore []string
+	// NoBulk writes object by object even where the target offers a
+	// BulkWriter (for comparisons and servers that misreport it).
+	NoBulk bool
 	// Progress, if set, is called after each object, from one goroutine
 	// at a time.
 	Progress func(Progress)
@@ -200,29 +203,11 @@ func (c *copier) collection(ctx context.Context, job Job, targets map[string]ada
 	// Index the target collection. Both listings of one collection are
 	// held at once; collections are processed one at a time, so memory is
 	// bounded by the largest collection, not by the account.
-	byID := map[string]*tobj{}
-	byUID := map[string]*tobj{}
-	if exists {
-		var tObjs []adapters.Object
-		if err := c.retry.do(ctx, func() (err error) {
-			tObjs, err = c.dst.Objects(ctx, job.Target, adapters.Query{})
-			return err
-		}); err != nil {
-			cr.Err = fmt.Errorf("list target collection %q: %w", job.Target, err)
-			cr.Pending = cr.Total
-			return cr, abortOn(ctx, err)
-		}
-		for _, o := range tObjs {
-			o, err := decoded(kind, o)
-			if err != nil {
-				log.Warn("target object is not decodable; it is treated as different", "id", o.ID, "err", err)
-			}
-			t := &tobj{obj: o, uid: UID(o)}
-			byID[o.ID] = t
-			if t.uid != "" {
-				byUID[t.uid] = t
-			}
-		}
+	byID, byUID, err := c.index(ctx, job, kind, exists, log)
+	if err != nil {
+		cr.Err = err
+		cr.Pending = cr.Total
+		return cr, abortOn(ctx, err)
 	}
 
 	// Plan sequentially: pair each source object with its counterpart
@@ -247,21 +232,19 @@ func (c *copier) collection(ctx context.Context, job Job, targets map[string]ada
 			}
 			seenUID[uid] = o.ID
 		}
-		t := byID[o.ID]
-		if t == nil && uid != "" {
-			if u := byUID[uid]; u != nil && !u.matched {
-				t = u
-			}
+		works = append(works, work{src: o, uid: uid})
+	}
+	pair(c.opts.Policy, works, byID, byUID)
+
+	// A collection this run created is empty: a target that can fill it
+	// in one request gets every object at once.
+	if bw, ok := c.dst.(BulkWriter); ok && !exists && cr.CreatedCollection && !c.opts.DryRun && !c.opts.NoBulk && len(works) > 1 {
+		works, byID, err = c.bulk(ctx, job, kind, cr, bw, works, n, jobs, log)
+		if err != nil {
+			cr.Err = err
+			cr.Pending = len(works)
+			return cr, abortOn(ctx, err)
 		}
-		if t != nil {
-			t.matched = true
-		}
-		if c.opts.Policy == KeepBoth {
-			if id2, _ := keepBothID(o, uid); byID[id2] != nil {
-				byID[id2].matched = true
-			}
-		}
-		works = append(works, work{src: o, uid: uid, t: t})
 	}
 	abort := c.run(ctx, job, kind, cr, works, byID, n, jobs)
 	if abort == nil {
@@ -379,7 +362,7 @@ func (c *copier) run(ctx context.Context, job Job, kind adapters.Kind, cr *Colle
 	ch := make(chan work)
 	var (
 		mu          sync.Mutex
-		done        = cr.Failed // failures recorded while planning
+		done        = cr.Failed + cr.Copied // failures recorded while planning, bulk copies
 		unavailable int
 	)
 	var wg sync.WaitGroup
@@ -654,5 +637,54 @@ func (c *copier) deletions(ctx context.Context, job Job, cr *CollectionReport, w
 			}
 		}
 		c.record(cr, it)
+	}
+}
+
+// index lists the target collection (when it exists) by ID and by UID.
+func (c *copier) index(ctx context.Context, job Job, kind adapters.Kind, exists bool, log *slog.Logger) (byID, byUID map[string]*tobj, err error) {
+	byID, byUID = map[string]*tobj{}, map[string]*tobj{}
+	if !exists {
+		return byID, byUID, nil
+	}
+	var tObjs []adapters.Object
+	if err := c.retry.do(ctx, func() (err error) {
+		tObjs, err = c.dst.Objects(ctx, job.Target, adapters.Query{})
+		return err
+	}); err != nil {
+		return nil, nil, fmt.Errorf("list target collection %q: %w", job.Target, err)
+	}
+	for _, o := range tObjs {
+		o, err := decoded(kind, o)
+		if err != nil {
+			log.Warn("target object is not decodable; it is treated as different", "id", o.ID, "err", err)
+		}
+		t := &tobj{obj: o, uid: UID(o)}
+		byID[o.ID] = t
+		if t.uid != "" {
+			byUID[t.uid] = t
+		}
+	}
+	return byID, byUID, nil
+}
+
+// pair sets each work's target counterpart: same ID, else same UID.
+func pair(policy Policy, works []work, byID, byUID map[string]*tobj) {
+	for i := range works {
+		w := &works[i]
+		t := byID[w.src.ID]
+		if t == nil && w.uid != "" {
+			if u := byUID[w.uid]; u != nil && !u.matched {
+				t = u
+			}
+		}
+		if t != nil {
+			t.matched = true
+		}
+		w.t = t
+		if policy == KeepBoth {
+			if id2, _ := keepBothID(w.src, w.uid); byID[id2] != nil {
+				byID[id2].matched = true
+			}
+		}
 	}
 }

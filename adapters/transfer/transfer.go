@@ -244,7 +244,7 @@ func contentVersion(o adapters.Object) string {
 
 // Diff returns "" if a and b hold the same data after normalisation
 // (DTSTAMP, PRODID, REV, property and parameter order, line folding,
-// the spelling of durations), else
+// the spelling of durations, VTIMEZONE definitions beyond their TZID), else
 // a short description of the difference.
 func Diff(kind adapters.Kind, a, b adapters.Object, ignore ...string) string {
 	if kind == adapters.KindAddressBook || a.Card != nil || b.Card != nil {
@@ -322,13 +322,26 @@ func keepBothID(o adapters.Object, uid string) (id, newUID string) {
 // conflict on every run.
 var durationProps = map[string]bool{ical.PropDuration: true, ical.PropTrigger: true, "REFRESH-INTERVAL": true}
 
-// normalized returns cal with duration values in one canonical form,
-// sharing everything else; cal itself is not modified.
+// normalized returns cal with duration values in one canonical form and
+// each VTIMEZONE reduced to its TZID, sharing everything else; cal itself
+// is not modified. Servers re-render time zone definitions (Radicale
+// regenerates them from its parsed rules when it splits a collection PUT,
+// others substitute their own database's), so events are compared by the
+// zone names they use, and a missing VTIMEZONE still shows.
 func normalized(cal *ical.Calendar) *ical.Calendar {
-	if cal == nil || !hasDuration(cal.Component) {
+	if cal == nil || !hasDuration(cal.Component) && !hasTimezone(cal.Component) {
 		return cal
 	}
 	return &ical.Calendar{Component: normComponent(cal.Component)}
+}
+
+func hasTimezone(c *ical.Component) bool {
+	for _, ch := range c.Children {
+		if ch.Name == ical.CompTimezone {
+			return true
+		}
+	}
+	return false
 }
 
 func hasDuration(c *ical.Component) bool {
@@ -346,6 +359,13 @@ func hasDuration(c *ical.Component) bool {
 }
 
 func normComponent(c *ical.Component) *ical.Component {
+	if c.Name == ical.CompTimezone {
+		out := &ical.Component{Name: c.Name, Props: ical.Props{}}
+		if p := c.Props.Get(ical.PropTimezoneID); p != nil {
+			out.Props.Set(&ical.Prop{Name: ical.PropTimezoneID, Value: p.Value})
+		}
+		return out
+	}
 	out := &ical.Component{Name: c.Name, Props: make(ical.Props, len(c.Props))}
 	for name, props := range c.Props {
 		cp := append([]ical.Prop(nil), props...)

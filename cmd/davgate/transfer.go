@@ -475,6 +475,7 @@ func runMigrate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	e.register(fs, "url")
 	conflict := fs.String("conflict", "skip", "when a target object differs and was changed there: skip, overwrite or keep-both")
 	dry := fs.Bool("dry-run", false, "print the plan, write nothing")
+	noBulk := fs.Bool("no-bulk", false, "write object by object even where the target takes a whole new collection in one request")
 	del := fs.Bool("delete", false, "delete target copies (made by an earlier run) of objects deleted in the source")
 	conc := fs.Int("concurrency", 4, "writes in flight")
 	retries := fs.Int("retries", 4, "retries of a call the server answers with 5xx/429 or a timeout")
@@ -508,7 +509,7 @@ func runMigrate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "davgate migrate: the target cannot be written")
 		return 1
 	}
-	opts := transfer.Options{Policy: policy, DryRun: *dry, Concurrency: *conc, Retries: *retries, Logger: log}
+	opts := transfer.Options{Policy: policy, DryRun: *dry, Concurrency: *conc, Retries: *retries, NoBulk: *noBulk, Logger: log}
 	if *retries == 0 {
 		opts.Retries = -1
 	}
