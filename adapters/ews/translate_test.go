@@ -107,8 +107,8 @@ func TestTranslateSemantics(t *testing.T) {
 	if got := len(master.Props.Values(ical.PropAttendee)); got != 2 {
 		t.Errorf("%d attendees, want 2 from the typed properties", got)
 	}
-	if master.Props.Get(ical.PropOrganizer) == nil || master.Props.Get(ical.PropLastModified) == nil {
-		t.Error("ORGANIZER or LAST-MODIFIED missing")
+	if master.Props.Get(ical.PropOrganizer) == nil {
+		t.Error("ORGANIZER missing")
 	}
 	if ovr.Props.Get(ical.PropRecurrenceID) == nil {
 		t.Error("override lost its RECURRENCE-ID")
