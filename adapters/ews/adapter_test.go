@@ -1,0 +1,140 @@
+package ews
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/davgate/davgate/adapters"
+	"github.com/davgate/davgate/adapters/ews/ewstest"
+)
+
+const losslessICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//client//EN\r\nX-CLIENT-CAL:1\r\nBEGIN:VEVENT\r\nUID:lossless@example.com\r\n" +
+	"DTSTAMP:20250101T000000Z\r\nDTSTART:20250110T100000Z\r\nDTEND:20250110T110000Z\r\nSUMMARY:Original\r\nX-APPLE-TRAVEL-ADVISORY:1\r\n" +
+	"COLOR:teal\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+
+func TestLosslessAndOutsideChange(t *testing.T) {
+	srv := ewstest.New()
+	defer srv.Close()
+	a := newTestAdapter(t, testOptions(srv.URL()))
+	ctx := t.Context()
+	put, err := a.Put(ctx, PrimaryCalendar, adapters.Object{ID: "client-href-1", Raw: []byte(losslessICS)}, adapters.Cond{IfAbsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Object(ctx, PrimaryCalendar, "client-href-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := got.Encode(); string(b) != losslessICS {
+		t.Errorf("GET differs from PUT:\n%s", b)
+	}
+	if got.Version != put.Version {
+		t.Errorf("version %q after put, %q on read", put.Version, got.Version)
+	}
+	// A fresh instance (no mirror) finds the object by its stored ID.
+	b := newTestAdapter(t, testOptions(srv.URL()))
+	if o, err := b.Object(ctx, PrimaryCalendar, "client-href-1"); err != nil || o.Version != put.Version {
+		t.Fatalf("fresh instance: %v %q", err, o.Version)
+	}
+
+	// Edited in Outlook: the stored iCalendar no longer holds.
+	refs, _ := srv.Primary().Items("calendar")
+	if len(refs) != 1 {
+		t.Fatalf("%d items", len(refs))
+	}
+	edited := strings.Replace(losslessICS, "SUMMARY:Original", "SUMMARY:Edited in Outlook", 1)
+	if _, err := srv.UpdateItem(refs[0].ID, edited); err != nil {
+		t.Fatal(err)
+	}
+	got, err = b.Object(ctx, PrimaryCalendar, "client-href-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := got.Encode()
+	if !strings.Contains(string(data), "SUMMARY:Edited in Outlook") || got.Version == put.Version {
+		t.Errorf("outside change not served (version %q):\n%s", got.Version, data)
+	}
+
+	// The stale version is refused, the current one accepted.
+	_, err = b.Put(ctx, PrimaryCalendar, adapters.Object{ID: "client-href-1", Raw: []byte(losslessICS)}, adapters.Cond{IfVersion: put.Version})
+	if !errors.Is(err, adapters.ErrPrecondition) {
+		t.Errorf("stale put: %v", err)
+	}
+	if _, err := b.Put(ctx, PrimaryCalendar, adapters.Object{ID: "client-href-1", Raw: []byte(losslessICS)}, adapters.Cond{IfVersion: got.Version}); err != nil {
+		t.Errorf("current put: %v", err)
+	}
+	if err := b.Delete(ctx, PrimaryCalendar, "client-href-1", adapters.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, PrimaryCalendar, "client-href-1", adapters.Cond{}); !errors.Is(err, adapters.ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestInvalidSyncState(t *testing.T) {
+	srv := ewstest.New()
+	defer srv.Close()
+	a := newTestAdapter(t, testOptions(srv.URL()))
+	ctx := t.Context()
+	ch, err := a.Changes(ctx, PrimaryCalendar, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.InvalidateSyncStates()
+	if _, err := a.Changes(ctx, PrimaryCalendar, ch.Token); !errors.Is(err, adapters.ErrInvalidToken) {
+		t.Errorf("Changes after invalidation: %v, want ErrInvalidToken", err)
+	}
+	// Token recovers with a full resync.
+	if tok, err := a.Token(ctx, PrimaryCalendar); err != nil || tok == "" {
+		t.Errorf("Token: %q %v", tok, err)
+	}
+}
+
+func TestSubCalendars(t *testing.T) {
+	srv := ewstest.New()
+	defer srv.Close()
+	if _, err := srv.AddFolder("calendar", "Team", "IPF.Appointment"); err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAdapter(t, testOptions(srv.URL()))
+	colls, err := a.Collections(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range colls {
+		names = append(names, c.Name)
+	}
+	if len(colls) != 2 || colls[0].ID != PrimaryCalendar || colls[1].Name != "Team" {
+		t.Fatalf("collections = %q", names)
+	}
+	if _, err := a.Put(t.Context(), colls[1].ID, adapters.Object{ID: "x", Raw: []byte(losslessICS)}, adapters.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := a.Objects(t.Context(), colls[1].ID, adapters.Query{})
+	if err != nil || len(objs) != 1 || objs[0].ID != "x" {
+		t.Errorf("objects in sub-calendar: %v %v", objs, err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for name, o := range map[string]Options{
+		"no url":      {Username: "u", Password: "p"},
+		"no password": {URL: "https://x/EWS/Exchange.asmx", Username: "u"},
+		"two secrets": {URL: "https://x/EWS/Exchange.asmx", Username: "u", Password: "p", PasswordEnv: "X"},
+		"bad auth":    {URL: "https://x/EWS/Exchange.asmx", Auth: "kerberos"},
+		"app-only, no mailbox": {URL: "https://x/EWS/Exchange.asmx", Auth: "oauth2",
+			OAuth2: OAuth2Options{TenantID: "t", ClientID: "c", ClientSecret: "s"}},
+	} {
+		a, _ := NewWith(o, adapters.Env{})
+		if err := a.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	a, _ := NewWith(Options{URL: "https://x/EWS/Exchange.asmx", Auth: "oauth2", Mailbox: "m@x",
+		OAuth2: OAuth2Options{TenantID: "t", ClientID: "c", ClientSecret: "s"}}, adapters.Env{})
+	if err := a.Validate(); err != nil {
+		t.Errorf("app-only oauth2: %v", err)
+	}
+}
