@@ -36,6 +36,10 @@ import (
 	"github.com/davgate/davgate/adapters"
 )
 
+func init() {
+	adapters.Register(adapters.Info{Type: "ews", New: New})
+}
+
 // Auth methods.
 const (
 	AuthBasic  = "basic"
