@@ -63,10 +63,16 @@ func (s *Server) mkcol(w http.ResponseWriter, r *http.Request, t target) error {
 	if (t.card && !isCard) || (!t.card && !isCal) {
 		return errPrecond(http.StatusForbidden, "<d:valid-resourcetype/>", "only calendars can be created under calendars/ and address books under addressbooks/")
 	}
-	if _, err := cw.CreateCollection(ctx, meta); err != nil {
+	created, err := cw.CreateCollection(ctx, meta)
+	if err != nil {
 		return err
 	}
-	s.log.Info("collection created", "user", u.name, "source", se.Name, "collection", id, "kind", meta.Kind)
+	if created.ID != id {
+		// The upstream chose the ID: keep the client's URL working.
+		u.setAlias(t.card, t.seg, collAlias{src: se, coll: created.ID})
+		w.Header().Set("Location", collPath(t.card, u.name, se.Name, created.ID))
+	}
+	s.log.Info("collection created", "user", u.name, "source", se.Name, "collection", created.ID, "requested", id, "kind", meta.Kind)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	return nil

@@ -51,6 +51,9 @@ func (s *Server) userOf(ctx context.Context) *userEntry {
 
 // resolveSource finds the source and collection ID a segment names.
 func (u *userEntry) resolveSource(t target) (*srcEntry, string, bool) {
+	if a, ok := u.alias(t.card, t.seg); ok {
+		return a.src, a.coll, true
+	}
 	if t.hasColl {
 		se, ok := u.byName[t.source]
 		return se, t.coll, ok
@@ -144,3 +147,33 @@ func (s *Server) token(ctx context.Context, c *collRef) (string, error) {
 }
 
 const syncTokenPrefix = "urn:davgate:sync:"
+
+// collAlias maps a collection URL a client chose at creation to the ID the
+// upstream gave the collection (Google picks calendar IDs itself), so the
+// client finds its new collection where it created it. Aliases live in
+// memory: after a restart clients see the canonical URL on rediscovery.
+type collAlias struct {
+	src  *srcEntry
+	coll string
+}
+
+type aliasKey struct {
+	card bool
+	seg  string
+}
+
+func (u *userEntry) alias(card bool, seg string) (collAlias, bool) {
+	u.aliasMu.RLock()
+	defer u.aliasMu.RUnlock()
+	a, ok := u.aliases[aliasKey{card, seg}]
+	return a, ok
+}
+
+func (u *userEntry) setAlias(card bool, seg string, a collAlias) {
+	u.aliasMu.Lock()
+	defer u.aliasMu.Unlock()
+	if u.aliases == nil {
+		u.aliases = map[aliasKey]collAlias{}
+	}
+	u.aliases[aliasKey{card, seg}] = a
+}

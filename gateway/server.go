@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type userEntry struct {
 	// primary is the first source that can create collections: a bare
 	// collection segment a client invents (MKCALENDAR /…/<uuid>/) lands there.
 	primary *srcEntry
+
+	aliasMu sync.RWMutex
+	aliases map[aliasKey]collAlias
 }
 
 type srcEntry struct {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/davgate/davgate/adapters"
 	"github.com/davgate/davgate/adapters/memory"
 )
 
@@ -348,4 +349,32 @@ func TestAddressbookQuery(t *testing.T) {
 	f.do("REPORT", coll, q, "Depth", "1").must(t, 207, "Zoë Müller")
 	lim := `<card:addressbook-query xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:prop><d:getetag/></d:prop><card:filter/><card:limit><card:nresults>1</card:nresults></card:limit></card:addressbook-query>`
 	f.do("REPORT", coll, lim, "Depth", "1").must(t, 207, "number-of-matches-within-limits")
+}
+
+// renamingAdapter gives new collections IDs of its own, as Google does.
+type renamingAdapter struct{ *memory.Adapter }
+
+func (r renamingAdapter) CreateCollection(ctx context.Context, c adapters.Collection) (adapters.Collection, error) {
+	c.ID = "srv-" + c.ID
+	return r.Adapter.CreateCollection(ctx, c)
+}
+
+func TestMkcalendarUpstreamChosenID(t *testing.T) {
+	mem, _ := memory.NewWith(memory.Options{})
+	s, err := New(Options{Users: []User{{Name: "alice", Sources: []Source{{Name: "g", Adapter: renamingAdapter{mem}}}}}, Auth: plainAuth{"alice": "pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	f := &fixture{t: t, srv: srv, mem: mem}
+	mk := `<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>Trips</d:displayname></d:prop></d:set></c:mkcalendar>`
+	r := f.do("MKCALENDAR", "/dav/calendars/alice/NEW-UUID/", mk).must(t, 201)
+	if r.hdr.Get("Location") != "/dav/calendars/alice/g~srv-NEW-UUID/" {
+		t.Fatalf("Location %q", r.hdr.Get("Location"))
+	}
+	// The client's URL keeps working, and so does the canonical one.
+	f.do("PROPFIND", "/dav/calendars/alice/NEW-UUID/", propfindAll, "Depth", "0").must(t, 207, "<d:displayname>Trips</d:displayname>")
+	f.do("PUT", "/dav/calendars/alice/NEW-UUID/a.ics", event1).must(t, 201)
+	f.do("GET", "/dav/calendars/alice/g~srv-NEW-UUID/a.ics", "").must(t, 200, "ev1@example.com")
 }
