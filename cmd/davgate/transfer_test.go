@@ -618,3 +618,86 @@ func TestMigrateResumesAfterServerCrash(t *testing.T) {
 		t.Fatalf("verify after resume: %+v", vr.Collections[0])
 	}
 }
+
+// TestVdirsyncerSyncsExport checks that an export folder is a vdir that
+// vdirsyncer syncs to a DAV server: a filesystem storage on the folder
+// written by `davgate export`, a caldav storage on an empty Radicale
+// calendar, discover answered from stdin, sync; then the calendar holds
+// every exported event, as the listing and `davgate verify` show.
+func TestVdirsyncerSyncsExport(t *testing.T) {
+	needTool(t, "/usr/bin/vdirsyncer")
+	srv := startRadicale(t)
+	dir := t.TempDir()
+	feed := filepath.Join(dir, "feed.ics")
+	writeFile(t, feed, feedText(12, nil, nil))
+	cfg := feedConfig(t, feed)
+	out := filepath.Join(dir, "out")
+	wantCode(t, call(t, export, "--config", cfg, "--user", "u", "--to-dir", out), 0, "12 copied")
+
+	// vdirsyncer's caldav storage syncs into an existing calendar.
+	calURL := srv.url + davUser + "/feed/"
+	req, _ := http.NewRequest("MKCALENDAR", calURL, nil)
+	req.SetBasicAuth(srv.user, srv.pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("MKCALENDAR: %s", resp.Status)
+	}
+
+	vcfg := filepath.Join(dir, "vdirsyncer.conf")
+	writeFile(t, vcfg, fmt.Sprintf(`[general]
+status_path = %q
+
+[pair export]
+a = "export_dir"
+b = "radicale"
+collections = null
+
+[storage export_dir]
+type = "filesystem"
+path = %q
+fileext = ".ics"
+
+[storage radicale]
+type = "caldav"
+url = %q
+username = %q
+password = %q
+`, filepath.Join(dir, "vdirsyncer-status"), filepath.Join(out, "feed"), calURL, srv.user, srv.pass))
+	run := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "/usr/bin/vdirsyncer", args...)
+		cmd.Env = append(os.Environ(), "VDIRSYNCER_CONFIG="+vcfg, "HOME="+dir)
+		cmd.Stdin = strings.NewReader(strings.Repeat("y\n", 8))
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("vdirsyncer %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+	run("discover")
+	run("sync")
+
+	objs, err := srv.target(t).Objects(context.Background(), "feed", adapters.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, o := range objs {
+		got[transfer.UID(o)] = true
+	}
+	for i := range 12 {
+		if uid := fmt.Sprintf("feed-%d@test", i); !got[uid] {
+			t.Errorf("%s not on Radicale after vdirsyncer sync (%d objects there)", uid, len(objs))
+		}
+	}
+	if len(objs) != 12 {
+		t.Errorf("%d objects on Radicale, want 12", len(objs))
+	}
+	t.Setenv("DAVGATE_TO_PASSWORD", srv.pass)
+	wantCode(t, call(t, verify, append([]string{"--config", cfg, "--user", "u"}, srv.args()...)...), 0, "12 objects equal")
+}
