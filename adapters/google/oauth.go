@@ -143,12 +143,8 @@ func AuthorizeLoopback(ctx context.Context, opts Options, env adapters.Env, out 
 	if opts.TokenFile == "" {
 		return errors.New("google: no token_file")
 	}
-	if opts.ClientSecretFile != "" && opts.ClientSecret == "" {
-		b, err := os.ReadFile(opts.ClientSecretFile)
-		if err != nil {
-			return fmt.Errorf("google: client_secret_file: %w", err)
-		}
-		opts.ClientSecret = string(trimSpace(b))
+	if err := loadClientSecret(&opts); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -226,6 +222,9 @@ func AuthorizeDevice(ctx context.Context, opts Options, env adapters.Env, out io
 	if opts.TokenFile == "" {
 		return errors.New("google: no token_file")
 	}
+	if err := loadClientSecret(&opts); err != nil {
+		return err
+	}
 	conf := oauthConfig(opts)
 	xctx := context.WithValue(ctx, oauth2.HTTPClient, env.HTTP)
 	da, err := conf.DeviceAuth(xctx)
@@ -249,4 +248,18 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// loadClientSecret reads client_secret_file into ClientSecret when the
+// secret is not given inline, for both authorisation flows.
+func loadClientSecret(opts *Options) error {
+	if opts.ClientSecretFile == "" || opts.ClientSecret != "" {
+		return nil
+	}
+	b, err := os.ReadFile(opts.ClientSecretFile)
+	if err != nil {
+		return fmt.Errorf("google: client_secret_file: %w", err)
+	}
+	opts.ClientSecret = string(trimSpace(b))
+	return nil
 }

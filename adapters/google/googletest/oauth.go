@@ -382,8 +382,13 @@ func (s *Server) deviceEndpoint(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, 400, "invalid_request", "Bad Request")
 		return
 	}
-	client, ok := s.client(r)
-	if !ok {
+	// Google's device-code request carries client_id and scope only; the
+	// secret is checked when the token is polled.
+	client := r.PostForm.Get("client_id")
+	if id, _, ok := r.BasicAuth(); ok {
+		client, _ = url.QueryUnescape(id)
+	}
+	if client == "" || (s.cfg.clientID != "" && client != s.cfg.clientID) {
 		oauthError(w, 401, "invalid_client", "The OAuth client was not found.")
 		return
 	}
