@@ -41,7 +41,8 @@ const bulkPerObject = 200 * time.Millisecond
 // calendar properties, several UIDs, a VTIMEZONE that differs from
 // another object's of the same TZID) are left out. It returns the objects
 // stored, with ID and Version, once a listing shows each under its usual
-// href; the rest are for the caller to PUT one by one. An error means the
+// href; the rest (and every object of an address book) are for the
+// caller to PUT one by one. An error means the
 // bulk path did not work as intended: ErrUnsupported if the server
 // refused it or stored something else (the caller must list the
 // collection again), ErrUnavailable if the request failed in flight.
@@ -54,7 +55,7 @@ func (a *Adapter) PutAll(ctx context.Context, coll string, objs []adapters.Objec
 		return nil, fmt.Errorf("caldav: bulk put in %q: %w", coll, adapters.ErrReadOnly)
 	}
 	if c.meta.Kind != adapters.KindCalendar {
-		return nil, fmt.Errorf("caldav: bulk put in %q: address books go one by one: %w", coll, adapters.ErrUnsupported)
+		return nil, nil // address books go one by one
 	}
 	f, err := os.CreateTemp("", "davgate-bulk-*.ics")
 	if err != nil {

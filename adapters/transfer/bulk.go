@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/davgate/davgate/adapters"
@@ -40,7 +41,11 @@ func (c *copier) bulk(ctx context.Context, job Job, kind adapters.Kind, cr *Coll
 		if ctx.Err() != nil {
 			return works, nil, ctx.Err()
 		}
-		log.Warn("bulk upload did not work; copying object by object", "err", err)
+		lvl := slog.LevelWarn
+		if errors.Is(err, adapters.ErrUnsupported) {
+			lvl = slog.LevelInfo // the server has no bulk load
+		}
+		log.Log(ctx, lvl, "bulk upload did not work; copying object by object", "err", err)
 		byID, byUID, lerr := c.index(ctx, job, kind, true, log)
 		if lerr != nil {
 			return works, nil, lerr
