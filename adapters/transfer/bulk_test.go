@@ -33,7 +33,7 @@ func (b *bulkMem) PutAll(ctx context.Context, coll string, objs []adapters.Objec
 		if i%2 == 1 || b.fail && i > 4 {
 			continue
 		}
-		s, err := b.Adapter.Put(ctx, coll, o, adapters.Cond{IfAbsent: true})
+		s, err := b.Adapter.Put(ctx, coll, full(adapters.KindCalendar, o), adapters.Cond{IfAbsent: true})
 		if err != nil {
 			return nil, err
 		}

@@ -232,7 +232,7 @@ func (c *copier) collection(ctx context.Context, job Job, targets map[string]ada
 			}
 			seenUID[uid] = o.ID
 		}
-		works = append(works, work{src: o, uid: uid})
+		works = append(works, work{src: lean(o), uid: uid})
 	}
 	pair(c.opts.Policy, works, byID, byUID)
 
@@ -439,7 +439,7 @@ func (c *copier) handle(ctx context.Context, job Job, kind adapters.Kind, w work
 	if untouched && e.SourceVersion == sv {
 		return Item{ID: src.ID, UID: w.uid}
 	}
-	if Diff(kind, src, t, c.opts.Ignore...) == "" {
+	if Diff(kind, full(kind, src), full(kind, t), c.opts.Ignore...) == "" {
 		c.state.put(job.Target, src.ID, Entry{SourceVersion: sv, TargetID: t.ID, TargetVersion: t.Version})
 		return Item{ID: src.ID, UID: w.uid}
 	}
@@ -466,7 +466,7 @@ func (c *copier) handle(ctx context.Context, job Job, kind adapters.Kind, w work
 		}
 		cond := adapters.Cond{IfAbsent: true}
 		if prev := byID[id2]; prev != nil {
-			if Diff(kind, cp, prev.obj, c.opts.Ignore...) == "" {
+			if Diff(kind, cp, full(kind, prev.obj), c.opts.Ignore...) == "" {
 				return Item{ID: src.ID, UID: w.uid, TargetID: id2, Action: ActSkip,
 					Reason: "conflict: " + reason + "; both kept on an earlier run"}
 			}
@@ -494,6 +494,7 @@ func (c *copier) put(ctx context.Context, job Job, obj adapters.Object, uid, id 
 	if c.opts.DryRun {
 		return it
 	}
+	obj = full(job.Collection.Kind, obj) // targets may want the parsed form
 	out := adapters.Object{ID: id, Data: obj.Data, Card: obj.Card, Raw: obj.Raw, Updated: obj.Updated}
 	var stored adapters.Object
 	err := c.retry.do(ctx, func() (err error) {
@@ -658,7 +659,7 @@ func (c *copier) index(ctx context.Context, job Job, kind adapters.Kind, exists 
 		if err != nil {
 			log.Warn("target object is not decodable; it is treated as different", "id", o.ID, "err", err)
 		}
-		t := &tobj{obj: o, uid: UID(o)}
+		t := &tobj{obj: lean(o), uid: UID(o)}
 		byID[o.ID] = t
 		if t.uid != "" {
 			byUID[t.uid] = t
@@ -687,4 +688,24 @@ func pair(policy Policy, works []work, byID, byUID map[string]*tobj) {
 			}
 		}
 	}
+}
+
+// lean drops the parsed form of an object that has its bytes: a
+// collection's objects are held for the whole copy, and parsed calendars
+// take ten times their encoding. full parses them again where compared.
+func lean(o adapters.Object) adapters.Object {
+	if len(o.Raw) > 0 {
+		o.Data, o.Card = nil, nil
+	}
+	return o
+}
+
+// full is o with Data or Card parsed from Raw (o unchanged if that fails:
+// Diff then reports the difference).
+func full(kind adapters.Kind, o adapters.Object) adapters.Object {
+	d, err := decoded(kind, o)
+	if err != nil {
+		return o
+	}
+	return d
 }
