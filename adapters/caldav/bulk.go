@@ -45,7 +45,9 @@ const bulkPerObject = 200 * time.Millisecond
 // caller to PUT one by one. An error means the
 // bulk path did not work as intended: ErrUnsupported if the server
 // refused it or stored something else (the caller must list the
-// collection again), ErrUnavailable if the request failed in flight.
+// collection again), ErrUnavailable if the request failed in flight: the
+// server may then still be storing the collection, and replace whatever
+// is written meanwhile.
 func (a *Adapter) PutAll(ctx context.Context, coll string, objs []adapters.Object) ([]adapters.Object, error) {
 	c, err := a.lookup(ctx, coll)
 	if err != nil {
@@ -88,8 +90,16 @@ func (a *Adapter) PutAll(ctx context.Context, coll string, objs []adapters.Objec
 	if a.username != "" {
 		req.SetBasicAuth(a.username, a.password)
 	}
+	// The server answers only once it has split and stored everything:
+	// pctx bounds the request, not the per-request timeouts.
 	hc := *a.http
-	hc.Timeout = 0 // pctx bounds the request
+	hc.Timeout = 0
+	if tr, ok := hc.Transport.(*http.Transport); ok && tr.ResponseHeaderTimeout > 0 {
+		tr = tr.Clone()
+		tr.ResponseHeaderTimeout = 0
+		hc.Transport = tr
+		defer tr.CloseIdleConnections()
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/davgate/davgate/adapters"
@@ -22,7 +23,9 @@ type BulkWriter interface {
 	// objects stored (ID as given, and Version); objects it left out
 	// are written one by one by the caller. An error means nothing is
 	// known about the collection's contents: the caller lists it again
-	// and continues object by object.
+	// and continues object by object. Errors other than ErrUnsupported
+	// (ErrUnavailable: the request failed in flight) fail the collection:
+	// the server may still apply the bulk write later.
 	PutAll(ctx context.Context, coll string, objs []adapters.Object) ([]adapters.Object, error)
 }
 
@@ -41,11 +44,12 @@ func (c *copier) bulk(ctx context.Context, job Job, kind adapters.Kind, cr *Coll
 		if ctx.Err() != nil {
 			return works, nil, ctx.Err()
 		}
-		lvl := slog.LevelWarn
-		if errors.Is(err, adapters.ErrUnsupported) {
-			lvl = slog.LevelInfo // the server has no bulk load
+		if !errors.Is(err, adapters.ErrUnsupported) {
+			// Interrupted in flight: the server may still be storing
+			// the collection, and would replace what is written now.
+			return works, nil, fmt.Errorf("bulk upload into %q interrupted (the server may still complete it; rerun to compare and copy the rest): %w", job.Target, err)
 		}
-		log.Log(ctx, lvl, "bulk upload did not work; copying object by object", "err", err)
+		log.Info("bulk upload refused; copying object by object", "err", err)
 		byID, byUID, lerr := c.index(ctx, job, kind, true, log)
 		if lerr != nil {
 			return works, nil, lerr
