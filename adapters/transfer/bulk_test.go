@@ -17,6 +17,7 @@ import (
 type bulkMem struct {
 	*memory.Adapter
 	fail       bool
+	down       bool // PutAll fails in flight
 	bulkCalls  atomic.Int32
 	singlePuts atomic.Int32
 }
@@ -28,6 +29,9 @@ func (b *bulkMem) Put(ctx context.Context, coll string, o adapters.Object, c ada
 
 func (b *bulkMem) PutAll(ctx context.Context, coll string, objs []adapters.Object) ([]adapters.Object, error) {
 	b.bulkCalls.Add(1)
+	if b.down {
+		return nil, fmt.Errorf("bulk: timeout: %w", adapters.ErrUnavailable)
+	}
 	var out []adapters.Object
 	for i, o := range objs {
 		if i%2 == 1 || b.fail && i > 4 {
@@ -88,5 +92,27 @@ func TestBulkIntoNewCollection(t *testing.T) {
 				t.Errorf("bulk used on a rerun")
 			}
 		})
+	}
+}
+
+// TestBulkInterrupted: a bulk write that failed in flight may still land
+// on the server, so the collection fails instead of being written object
+// by object meanwhile; the run stops (the target is unavailable).
+func TestBulkInterrupted(t *testing.T) {
+	src := source(t, 5)
+	dst := &bulkMem{Adapter: newMem(t), down: true}
+	rep := Copy(context.Background(), jobsFor(t, src), dst, Options{})
+	// One single PUT: the address book, copied before "work".
+	if rep.OK() || rep.Aborted == nil || dst.singlePuts.Load() != 1 {
+		t.Fatalf("report OK %v, aborted %v, %d single PUTs", rep.OK(), rep.Aborted, dst.singlePuts.Load())
+	}
+	var work *CollectionReport
+	for _, c := range rep.Collections {
+		if c.Label == "work" {
+			work = c
+		}
+	}
+	if work == nil || work.Err == nil || work.Pending != 5 {
+		t.Fatalf("work collection: %+v", work)
 	}
 }
