@@ -2,6 +2,7 @@ package ews
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,9 +99,15 @@ func TestSubCalendars(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := newTestAdapter(t, testOptions(srv.URL()))
-	colls, err := a.Collections(t.Context())
+	all, err := a.Collections(t.Context())
 	if err != nil {
 		t.Fatal(err)
+	}
+	var colls []adapters.Collection
+	for _, c := range all {
+		if c.Kind == adapters.KindCalendar && slices.Contains(c.Components, "VEVENT") {
+			colls = append(colls, c)
+		}
 	}
 	var names []string
 	for _, c := range colls {
@@ -137,4 +144,96 @@ func TestValidate(t *testing.T) {
 	if err := a.Validate(); err != nil {
 		t.Errorf("app-only oauth2: %v", err)
 	}
+}
+
+func TestContactsTypedAndPhotos(t *testing.T) {
+	srv := ewstest.New()
+	defer srv.Close()
+	jpeg := []byte("\xff\xd8\xff\xe0photo")
+	for _, n := range []string{"Ann", "Ben", "Cid"} {
+		if _, err := srv.AddContact("contacts", ewstest.Contact{GivenName: n, Surname: "Typed", Photo: jpeg,
+			Emails: map[string]string{"EmailAddress1": strings.ToLower(n) + "@example.test"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := srv.AddDistributionList("contacts", ewstest.DistributionList{DisplayName: "Team",
+		Members: []ewstest.Member{{Name: "Ann", Email: "ann@example.test"}}}); err != nil {
+		t.Fatal(err)
+	}
+	a := newTestAdapter(t, testOptions(srv.URL()))
+	ctx := t.Context()
+	srv.ResetCalls()
+	objs, err := a.Objects(ctx, PrimaryContacts, adapters.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Calls()["GetAttachment"]; n != 1 {
+		t.Errorf("%d GetAttachment calls for 3 photos, want 1 batch", n)
+	}
+	if len(objs) != 4 {
+		t.Fatalf("%d objects", len(objs))
+	}
+	groups := 0
+	for _, o := range objs {
+		b, _ := o.Encode()
+		s := string(b)
+		if strings.Contains(s, "X-ADDRESSBOOKSERVER-KIND:group") {
+			groups++
+			if !strings.Contains(s, "X-ADDRESSBOOKSERVER-MEMBER:mailto:ann@example.test") {
+				t.Errorf("group without member:\n%s", s)
+			}
+			continue
+		}
+		if !strings.Contains(s, "PHOTO;ENCODING=b;TYPE=JPEG:/9j/4HBob3Rv") || !strings.Contains(s, "VERSION:3.0") || !strings.Contains(s, "EMAIL;TYPE=INTERNET;TYPE=PREF:") {
+			t.Errorf("typed contact:\n%s", s)
+		}
+	}
+	if groups != 1 {
+		t.Errorf("%d groups", groups)
+	}
+
+	// A PUT is served back as sent until the contact is edited in Outlook.
+	const v4 = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:put-1\r\nFN:Put Person\r\nN:Person;Put;;;\r\nX-CUSTOM:kept\r\n" +
+		"PHOTO:data:image/jpeg;base64,/9j/4HBob3Rv\r\nEND:VCARD\r\n"
+	put, err := a.Put(ctx, PrimaryContacts, adapters.Object{ID: "put-1.vcf", Raw: []byte(v4)}, adapters.Cond{IfAbsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Object(ctx, PrimaryContacts, "put-1.vcf")
+	if b, _ := got.Encode(); err != nil || string(b) != v4 || got.Version != put.Version {
+		t.Fatalf("GET after PUT: %v %q %q\n%q", err, got.Version, put.Version, b)
+	}
+	var itemID string
+	for _, r := range mustItems(t, srv, "contacts") {
+		if o, _ := a.Object(ctx, PrimaryContacts, "put-1.vcf"); o.Version == r.ChangeKey {
+			itemID = r.ID
+		}
+	}
+	if itemID == "" {
+		t.Fatal("item not found")
+	}
+	if _, err := srv.UpdateItem(itemID, ewstest.Contact{GivenName: "Edited", Surname: "Person"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = a.Object(ctx, PrimaryContacts, "put-1.vcf")
+	b, _ := got.Encode()
+	if err != nil || !strings.Contains(string(b), "FN:Edited Person") || strings.Contains(string(b), "X-CUSTOM") || !strings.Contains(string(b), "UID:put-1") {
+		t.Errorf("after an outside edit: %v\n%s", err, b)
+	}
+	_, err = a.Put(ctx, PrimaryContacts, adapters.Object{ID: "put-1.vcf", Raw: []byte(v4)}, adapters.Cond{IfVersion: put.Version})
+	if !errors.Is(err, adapters.ErrPrecondition) {
+		t.Errorf("stale put: %v", err)
+	}
+	if _, err := a.Put(ctx, PrimaryContacts, adapters.Object{ID: "put-1.vcf", Raw: []byte(v4)}, adapters.Cond{IfVersion: got.Version}); err != nil {
+		t.Errorf("current put: %v", err)
+	}
+}
+
+func mustItems(t *testing.T, srv *ewstest.Server, folder string) []ewstest.ItemRef {
+	t.Helper()
+	refs, err := srv.Primary().Items(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return refs
 }

@@ -29,6 +29,7 @@ const maxTokens = 64
 // object ID, the last translation of each, and SyncStates by token.
 type collState struct {
 	folder api.FolderRef
+	kind   collKind
 
 	mu     sync.Mutex
 	listed bool
@@ -52,8 +53,17 @@ type entry struct {
 	objKey            string           // changeKey obj was built from
 }
 
-func newCollState(f api.FolderRef) *collState {
-	return &collState{folder: f, byID: map[string]*entry{}, byItem: map[string]string{}, known: map[string]string{}, states: map[string]string{}}
+// collKind says what a collection's folder holds.
+type collKind int
+
+const (
+	kindEvents collKind = iota
+	kindContacts
+	kindTasks
+)
+
+func newCollState(f api.FolderRef, k collKind) *collState {
+	return &collState{folder: f, kind: k, byID: map[string]*entry{}, byItem: map[string]string{}, known: map[string]string{}, states: map[string]string{}}
 }
 
 // ---------------------------------------------------------------- collections
@@ -142,7 +152,11 @@ func (a *Adapter) Collections(ctx context.Context) ([]adapters.Collection, error
 		}
 		out = append(out, a.collection(sharedPrefix+addr, name, ro, ref))
 	}
-	return out, nil
+	more, err := a.otherCollections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, more...), nil
 }
 
 func isCalendarFolder(f api.Folder) bool {
@@ -157,11 +171,21 @@ func cmpOr(s, def string) string {
 }
 
 func (a *Adapter) collection(id, name string, readOnly bool, ref api.FolderRef) adapters.Collection {
+	return a.collectionOf(kindEvents, id, name, readOnly, ref)
+}
+
+func (a *Adapter) collectionOf(k collKind, id, name string, readOnly bool, ref api.FolderRef) adapters.Collection {
 	a.mu.Lock()
 	if _, ok := a.colls[id]; !ok {
-		a.colls[id] = newCollState(ref)
+		a.colls[id] = newCollState(ref, k)
 	}
 	a.mu.Unlock()
+	switch k {
+	case kindContacts:
+		return adapters.Collection{ID: id, Kind: adapters.KindAddressBook, Name: name, ReadOnly: readOnly}
+	case kindTasks:
+		return adapters.Collection{ID: id, Kind: adapters.KindCalendar, Name: name, Components: []string{ical.CompToDo}, ReadOnly: readOnly}
+	}
 	return adapters.Collection{ID: id, Kind: adapters.KindCalendar, Name: name, Components: []string{ical.CompEvent}, ReadOnly: readOnly}
 }
 
@@ -194,9 +218,12 @@ func (a *Adapter) list(ctx context.Context, coll string, st *collState) error {
 	type row struct{ id, itemID, changeKey, uid string }
 	var rows []row
 	for offset := 0; ; {
+		ap := &api.AdditionalProperties{ExtendedFieldURIs: []api.ExtendedFieldURI{propID}}
+		if st.kind == kindEvents {
+			ap.FieldURIs = []api.FieldURI{{FieldURI: "calendar:UID"}}
+		}
 		msgs, err := a.c.Call(ctx, "FindItem", read, &api.FindItem{Traversal: "Shallow",
-			ItemShape: api.ItemShape{BaseShape: "IdOnly", AdditionalProperties: &api.AdditionalProperties{
-				FieldURIs: []api.FieldURI{{FieldURI: "calendar:UID"}}, ExtendedFieldURIs: []api.ExtendedFieldURI{propID}}},
+			ItemShape:       api.ItemShape{BaseShape: "IdOnly", AdditionalProperties: ap},
 			IndexedPageView: &api.IndexedPageView{MaxEntriesReturned: a.opts.PageSize, Offset: offset, BasePoint: "Beginning"},
 			ParentFolderIDs: st.folder.Refs()})
 		if err != nil {
@@ -218,7 +245,23 @@ func (a *Adapter) list(ctx context.Context, coll string, st *collState) error {
 			}
 			rows = append(rows, row{id: objectID(&it), itemID: it.ItemID.ID, changeKey: it.ItemID.ChangeKey, uid: it.UID})
 		}
-		n := len(rf.Items.CalendarItems) + len(rf.Items.Items) + len(rf.Items.Tasks) + len(rf.Items.Contacts)
+		other := func(id *api.ItemID, ext []api.ExtendedProperty) {
+			if id != nil {
+				rows = append(rows, row{id: otherObjectID(id, ext), itemID: id.ID, changeKey: id.ChangeKey})
+			}
+		}
+		if st.kind != kindEvents {
+			for _, it := range rf.Items.Contacts {
+				other(it.ItemID, it.ExtendedProperty)
+			}
+			for _, it := range rf.Items.DistLists {
+				other(it.ItemID, it.ExtendedProperty)
+			}
+			for _, it := range rf.Items.Tasks {
+				other(it.ItemID, it.ExtendedProperty)
+			}
+		}
+		n := len(rf.Items.CalendarItems) + len(rf.Items.Items) + len(rf.Items.Tasks) + len(rf.Items.Contacts) + len(rf.Items.DistLists)
 		if rf.IncludesLastItemInRange || n == 0 || rf.IndexedPagingOffset <= offset {
 			break
 		}
@@ -385,7 +428,7 @@ func (a *Adapter) Objects(ctx context.Context, coll string, q adapters.Query) ([
 		return nil, err
 	}
 	var inRange map[string]bool
-	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Sub(q.Start) < 700*24*time.Hour {
+	if st.kind == kindEvents && !q.Start.IsZero() && !q.End.IsZero() && q.End.Sub(q.Start) < 700*24*time.Hour {
 		if inRange, err = a.uidsInRange(ctx, st, q); err != nil {
 			return nil, err
 		}
@@ -461,11 +504,7 @@ func (a *Adapter) read(ctx context.Context, st *collState, ids []string) ([]adap
 	if len(fetch) == 0 {
 		return out, nil
 	}
-	items, err := a.getItems(ctx, fetch, false)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := a.materialize(ctx, items)
+	objs, keys, err := a.fetch(ctx, st, fetch)
 	if err != nil {
 		return nil, err
 	}
@@ -475,8 +514,8 @@ func (a *Adapter) read(ctx context.Context, st *collState, ids []string) ([]adap
 			continue
 		}
 		o.ID = fetchObj[i] // the listing's ID wins (duplicates resolved there)
-		if e := st.byID[fetchObj[i]]; e != nil && e.itemID == items[i].ItemID.ID {
-			e.obj, e.objKey, e.changeKey = o, items[i].ItemID.ChangeKey, items[i].ItemID.ChangeKey
+		if e := st.byID[fetchObj[i]]; e != nil && e.itemID == keys[i].ID {
+			e.obj, e.objKey, e.changeKey = o, keys[i].ChangeKey, keys[i].ChangeKey
 		}
 		out = append(out, *o)
 	}
@@ -520,6 +559,26 @@ func (a *Adapter) Object(ctx context.Context, coll, id string) (adapters.Object,
 		}
 		if e == nil {
 			return adapters.Object{}, fmt.Errorf("ews: object %q in %q: %w", id, coll, adapters.ErrNotFound)
+		}
+		if st.kind != kindEvents {
+			objs, keys, err := a.fetch(ctx, st, []string{e.itemID})
+			if err != nil {
+				return adapters.Object{}, err
+			}
+			if objs[0] == nil { // moved or deleted since the listing
+				if err := a.list(ctx, coll, st); err != nil {
+					return adapters.Object{}, err
+				}
+				continue
+			}
+			obj := *objs[0]
+			obj.ID = id
+			st.mu.Lock()
+			if cur := st.byID[id]; cur != nil && cur.itemID == e.itemID {
+				cur.obj, cur.objKey, cur.changeKey = &obj, keys[0].ChangeKey, keys[0].ChangeKey
+			}
+			st.mu.Unlock()
+			return obj, nil
 		}
 		items, err := a.getItems(ctx, []string{e.itemID}, false)
 		if err != nil {
@@ -571,6 +630,13 @@ func (a *Adapter) invitations() string {
 func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c adapters.Cond) (adapters.Object, error) {
 	if obj.ID == "" {
 		return adapters.Object{}, fmt.Errorf("ews: put: empty object ID: %w", adapters.ErrInvalid)
+	}
+	if st, err := a.state(ctx, coll); err != nil {
+		return adapters.Object{}, err
+	} else if st.kind == kindContacts {
+		return a.putContact(ctx, coll, obj, c)
+	} else if st.kind == kindTasks {
+		return a.putTask(ctx, coll, obj, c)
 	}
 	cal, err := obj.Calendar()
 	if err != nil {
@@ -666,10 +732,11 @@ func (a *Adapter) create(ctx context.Context, coll string, st *collState, id str
 	if err := check(fmt.Sprintf("CreateItem %q in %q", id, coll), write, msgs[0]); err != nil {
 		return api.ItemID{}, err
 	}
-	if msgs[0].Items == nil || len(msgs[0].Items.CalendarItems) == 0 || msgs[0].Items.CalendarItems[0].ItemID == nil {
+	got := firstItemID(msgs[0].Items)
+	if got == nil {
 		return api.ItemID{}, fmt.Errorf("ews: CreateItem %q: no ItemId in the response", id)
 	}
-	return *msgs[0].Items.CalendarItems[0].ItemID, nil
+	return *got, nil
 }
 
 func (a *Adapter) update(ctx context.Context, op string, id api.ItemID, ups []api.Update) (api.ItemID, error) {
@@ -688,10 +755,11 @@ func (a *Adapter) update(ctx context.Context, op string, id api.ItemID, ups []ap
 	if m := msgs[0]; m.ConflictResults != nil && m.ConflictResults.Count > 0 {
 		return api.ItemID{}, fmt.Errorf("ews: %s: %d conflicts: %w", op, m.ConflictResults.Count, adapters.ErrPrecondition)
 	}
-	if msgs[0].Items == nil || len(msgs[0].Items.CalendarItems) == 0 || msgs[0].Items.CalendarItems[0].ItemID == nil {
+	got := firstItemID(msgs[0].Items)
+	if got == nil {
 		return api.ItemID{}, fmt.Errorf("ews: %s: no ItemId in the response", op)
 	}
-	return *msgs[0].Items.CalendarItems[0].ItemID, nil
+	return *got, nil
 }
 
 func (a *Adapter) invitationsOrCancellations() string {
@@ -712,14 +780,14 @@ func (a *Adapter) Delete(ctx context.Context, coll, id string, c adapters.Cond) 
 		return fmt.Errorf("ews: delete %q in %q: %w", id, coll, adapters.ErrNotFound)
 	}
 	if c.IfVersion != "" {
-		items, err := a.getItems(ctx, []string{e.itemID}, false)
+		cur, err := a.currentVersion(ctx, st, e.itemID)
 		if err != nil {
 			return err
 		}
-		if items[0] == nil {
+		if cur == "" {
 			return fmt.Errorf("ews: delete %q in %q: %w", id, coll, adapters.ErrNotFound)
 		}
-		if versionOf(items[0]) != c.IfVersion {
+		if cur != c.IfVersion {
 			return fmt.Errorf("ews: delete %q: version %q is not current: %w", id, c.IfVersion, adapters.ErrPrecondition)
 		}
 	}

@@ -141,6 +141,16 @@ func (f *failure) Error() string {
 // classified by errorFromResponse; per-message errors are left to the
 // caller (see check), except throttling codes, which fail the call.
 func (c *Client) Call(ctx context.Context, op string, kind callKind, req any) ([]api.ResponseMessage, error) {
+	resp, err := c.CallResponse(ctx, op, kind, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Messages.List, nil
+}
+
+// CallResponse is Call returning the whole response body, for operations
+// whose answer is not a list of ResponseMessages (GetUserAvailability).
+func (c *Client) CallResponse(ctx context.Context, op string, kind callKind, req any) (*api.Response, error) {
 	body, err := c.encode(req)
 	if err != nil {
 		return nil, fmt.Errorf("ews: %s: encode: %w", op, err)
@@ -150,10 +160,10 @@ func (c *Client) Call(ctx context.Context, op string, kind callKind, req any) ([
 		if err := c.waitBackoff(ctx, deadline, op); err != nil {
 			return nil, err
 		}
-		msgs, f := c.once(ctx, body)
+		resp, f := c.once(ctx, body)
 		if f == nil {
 			c.record(nil)
-			return msgs, nil
+			return resp, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -228,7 +238,7 @@ func (c *Client) encode(req any) ([]byte, error) {
 // maxResponse bounds a response body (MimeContent batches can be large).
 const maxResponse = 64 << 20
 
-func (c *Client) once(ctx context.Context, body []byte) ([]api.ResponseMessage, *failure) {
+func (c *Client) once(ctx context.Context, body []byte) (*api.Response, *failure) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, &failure{err: err}
@@ -286,13 +296,12 @@ func (c *Client) once(ctx context.Context, body []byte) ([]api.ResponseMessage, 
 	if decErr != nil {
 		return nil, &failure{status: resp.StatusCode, err: fmt.Errorf("decode response: %w", decErr)}
 	}
-	msgs := env.Body.Response.Messages.List
-	for _, m := range msgs {
+	for _, m := range env.Body.Response.Messages.List {
 		if isThrottle(m.ResponseCode) {
 			return nil, &failure{status: resp.StatusCode, code: m.ResponseCode, text: m.MessageText, backoff: backoffOf(m.MessageXML)}
 		}
 	}
-	return msgs, nil
+	return &env.Body.Response, nil
 }
 
 func backoffOf(m api.MessageXML) time.Duration {

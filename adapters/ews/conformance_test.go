@@ -2,7 +2,6 @@ package ews
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -22,6 +21,7 @@ type harness struct {
 
 	mu     sync.Mutex
 	a      *Adapter
+	seeder *Adapter          // another davgate writing into the same mailbox
 	seeded map[string]string // object ID → EWS ItemId
 }
 
@@ -58,15 +58,37 @@ func (h *harness) Adapter(ctx context.Context) (adapters.Reader, error) {
 	return h.a, nil
 }
 
+// Seed stores events as Exchange-side imports. Contacts and tasks have no
+// import in Exchange (no vCard MIME, no VTODO MIME): they are written by a
+// second adapter instance, which the instance under test sees as an
+// outside writer. Seeds of VTODOs only go to the tasks folder.
 func (h *harness) Seed(ctx context.Context, kind adapters.Kind, objs ...adapters.Object) (string, error) {
-	if kind != adapters.KindCalendar {
-		return "", fmt.Errorf("ews harness: %v: %w", kind, adapters.ErrUnsupported)
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	todos := kind == adapters.KindCalendar && len(objs) > 0
+	for _, o := range objs {
+		if cal, err := o.Calendar(); err != nil || isCalendarData(cal) {
+			todos = false
+		}
+	}
+	if kind == adapters.KindAddressBook || todos {
+		if h.seeder == nil {
+			h.seeder = newTestAdapter(h.t, testOptions(h.srv.URL()))
+		}
+		coll := PrimaryContacts
+		if todos {
+			coll = PrimaryTasks
+		}
+		for _, o := range objs {
+			if _, err := h.seeder.Put(ctx, coll, o, adapters.Cond{}); err != nil {
+				return "", err
+			}
+		}
+		return coll, nil
+	}
 	for _, o := range objs {
 		if cal, err := o.Calendar(); err == nil && !isCalendarData(cal) {
-			continue // VTODO: calendar folders hold events only (Components says so)
+			continue // VTODO mixed with events: calendar folders hold events only
 		}
 		data, err := o.Encode()
 		if err != nil {
@@ -91,4 +113,8 @@ func (h *harness) Close() { h.srv.Close() }
 
 func TestConformance(t *testing.T) {
 	adaptertest.RunCalendar(t, newHarness)
+}
+
+func TestConformanceContacts(t *testing.T) {
+	adaptertest.RunContacts(t, newHarness)
 }

@@ -26,6 +26,9 @@ func TestTranslateGolden(t *testing.T) {
 	}
 	for _, in := range files {
 		name := strings.TrimSuffix(filepath.Base(in), ".xml")
+		if strings.HasPrefix(name, "contact-") || strings.HasPrefix(name, "task-") {
+			continue // translate_contact_test.go, translate_task_test.go
+		}
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(in)
 			if err != nil {

@@ -133,6 +133,8 @@ type Response struct {
 	Messages struct {
 		List []ResponseMessage `xml:",any"`
 	} `xml:"ResponseMessages"`
+	// GetUserAvailability answers without ResponseMessages.
+	FreeBusy []FreeBusyResponse `xml:"FreeBusyResponseArray>FreeBusyResponse"`
 }
 
 // ResponseMessage is one per-id answer; which payload fields are set
@@ -161,6 +163,8 @@ type ResponseMessage struct {
 	Changes                 *Changes `xml:"Changes"`
 	// GetServerTimeZones
 	TimeZoneDefinitions []TimeZoneDefinition `xml:"TimeZoneDefinitions>TimeZoneDefinition"`
+	// GetAttachment, CreateAttachment
+	Attachments *Attachments `xml:"Attachments"`
 }
 
 // RootFolder is the FindItem/FindFolder result page.
@@ -517,28 +521,72 @@ func findExtended(list []ExtendedProperty, p ExtendedFieldURI) (string, bool) {
 	return "", false
 }
 
-// Contact is t:Contact (the fields davgate reads; XSD order).
+// Contact is t:Contact (ItemType then ContactItemType, in XSD order).
 type Contact struct {
-	MimeContent       *MimeContent       `xml:"MimeContent,omitempty"`
-	ItemID            *ItemID            `xml:"ItemId,omitempty"`
-	ParentFolderID    *FolderID          `xml:"ParentFolderId,omitempty"`
-	ItemClass         string             `xml:"ItemClass,omitempty"`
-	Subject           string             `xml:"Subject,omitempty"`
-	Body              *BodyContent       `xml:"Body,omitempty"`
-	ExtendedProperty  []ExtendedProperty `xml:"ExtendedProperty,omitempty"`
-	LastModifiedTime  string             `xml:"LastModifiedTime,omitempty"`
-	FileAs            string             `xml:"FileAs,omitempty"`
-	DisplayName       string             `xml:"DisplayName,omitempty"`
-	GivenName         string             `xml:"GivenName,omitempty"`
-	Initials          string             `xml:"Initials,omitempty"`
-	MiddleName        string             `xml:"MiddleName,omitempty"`
-	Nickname          string             `xml:"Nickname,omitempty"`
-	CompanyName       string             `xml:"CompanyName,omitempty"`
-	EmailAddresses    *Entries           `xml:"EmailAddresses,omitempty"`
-	PhysicalAddresses *PhysicalAddresses `xml:"PhysicalAddresses,omitempty"`
-	PhoneNumbers      *Entries           `xml:"PhoneNumbers,omitempty"`
-	JobTitle          string             `xml:"JobTitle,omitempty"`
-	Surname           string             `xml:"Surname,omitempty"`
+	MimeContent        *MimeContent       `xml:"MimeContent,omitempty"`
+	ItemID             *ItemID            `xml:"ItemId,omitempty"`
+	ParentFolderID     *FolderID          `xml:"ParentFolderId,omitempty"`
+	ItemClass          string             `xml:"ItemClass,omitempty"`
+	Subject            string             `xml:"Subject,omitempty"`
+	Body               *BodyContent       `xml:"Body,omitempty"`
+	Attachments        *Attachments       `xml:"Attachments,omitempty"`
+	Categories         *[]string          `xml:"Categories>String,omitempty"`
+	ExtendedProperty   []ExtendedProperty `xml:"ExtendedProperty,omitempty"`
+	LastModifiedTime   string             `xml:"LastModifiedTime,omitempty"`
+	FileAs             string             `xml:"FileAs,omitempty"`
+	DisplayName        string             `xml:"DisplayName,omitempty"`
+	GivenName          string             `xml:"GivenName,omitempty"`
+	Initials           string             `xml:"Initials,omitempty"`
+	MiddleName         string             `xml:"MiddleName,omitempty"`
+	Nickname           string             `xml:"Nickname,omitempty"`
+	CompanyName        string             `xml:"CompanyName,omitempty"`
+	EmailAddresses     *Entries           `xml:"EmailAddresses,omitempty"`
+	PhysicalAddresses  *PhysicalAddresses `xml:"PhysicalAddresses,omitempty"`
+	PhoneNumbers       *Entries           `xml:"PhoneNumbers,omitempty"`
+	Birthday           string             `xml:"Birthday,omitempty"`
+	BusinessHomePage   string             `xml:"BusinessHomePage,omitempty"`
+	Department         string             `xml:"Department,omitempty"`
+	Generation         string             `xml:"Generation,omitempty"`
+	ImAddresses        *Entries           `xml:"ImAddresses,omitempty"`
+	JobTitle           string             `xml:"JobTitle,omitempty"`
+	Surname            string             `xml:"Surname,omitempty"`
+	WeddingAnniversary string             `xml:"WeddingAnniversary,omitempty"`
+	HasPicture         *bool              `xml:"HasPicture,omitempty"`
+}
+
+// Extended returns the value of the extended property p, if present.
+func (c *Contact) Extended(p ExtendedFieldURI) (string, bool) {
+	return findExtended(c.ExtendedProperty, p)
+}
+
+// DistributionList is t:DistributionList (a contact group).
+type DistributionList struct {
+	ItemID           *ItemID            `xml:"ItemId,omitempty"`
+	ItemClass        string             `xml:"ItemClass,omitempty"`
+	Subject          string             `xml:"Subject,omitempty"`
+	Body             *BodyContent       `xml:"Body,omitempty"`
+	Categories       *[]string          `xml:"Categories>String,omitempty"`
+	ExtendedProperty []ExtendedProperty `xml:"ExtendedProperty,omitempty"`
+	LastModifiedTime string             `xml:"LastModifiedTime,omitempty"`
+	DisplayName      string             `xml:"DisplayName,omitempty"`
+	Members          *Members           `xml:"Members,omitempty"`
+}
+
+// Extended returns the value of the extended property p, if present.
+func (d *DistributionList) Extended(p ExtendedFieldURI) (string, bool) {
+	return findExtended(d.ExtendedProperty, p)
+}
+
+// Members lists a distribution list's members.
+type Members struct {
+	List []Member `xml:"Member"`
+}
+
+// Member is one distribution list member.
+type Member struct {
+	Key     string  `xml:"Key,attr,omitempty"`
+	Mailbox Mailbox `xml:"Mailbox"`
+	Status  string  `xml:"Status,omitempty"`
 }
 
 // Entry is a keyed dictionary entry (EmailAddress1, MobilePhone, ...).
@@ -557,10 +605,46 @@ type PhysicalAddress struct {
 	PostalCode      string `xml:"PostalCode,omitempty"`
 }
 
-// Task is t:Task (ids only so far).
+// Attachments lists an item's attachments.
+type Attachments struct {
+	Files []FileAttachment `xml:"FileAttachment"`
+}
+
+// FileAttachment is t:FileAttachment.
+type FileAttachment struct {
+	AttachmentID   *AttachmentID `xml:"AttachmentId,omitempty"`
+	Name           string        `xml:"Name,omitempty"`
+	ContentType    string        `xml:"ContentType,omitempty"`
+	Size           int           `xml:"Size,omitempty"`
+	IsContactPhoto bool          `xml:"IsContactPhoto,omitempty"`
+	Content        string        `xml:"Content,omitempty"`
+}
+
+// AttachmentID identifies an attachment.
+type AttachmentID struct {
+	ID string `xml:"Id,attr"`
+}
+
+// Task is t:Task (ItemType then TaskType, in XSD order).
 type Task struct {
-	ItemID  *ItemID `xml:"ItemId,omitempty"`
-	Subject string  `xml:"Subject,omitempty"`
+	ItemID           *ItemID            `xml:"ItemId,omitempty"`
+	ItemClass        string             `xml:"ItemClass,omitempty"`
+	Subject          string             `xml:"Subject,omitempty"`
+	Body             *BodyContent       `xml:"Body,omitempty"`
+	Categories       *[]string          `xml:"Categories>String,omitempty"`
+	Importance       string             `xml:"Importance,omitempty"`
+	ExtendedProperty []ExtendedProperty `xml:"ExtendedProperty,omitempty"`
+	LastModifiedTime string             `xml:"LastModifiedTime,omitempty"`
+	CompleteDate     string             `xml:"CompleteDate,omitempty"`
+	DueDate          string             `xml:"DueDate,omitempty"`
+	PercentComplete  string             `xml:"PercentComplete,omitempty"`
+	StartDate        string             `xml:"StartDate,omitempty"`
+	Status           string             `xml:"Status,omitempty"`
+}
+
+// Extended returns the value of the extended property p, if present.
+func (t *Task) Extended(p ExtendedFieldURI) (string, bool) {
+	return findExtended(t.ExtendedProperty, p)
 }
 
 // Item is a generic t:Item.
@@ -572,10 +656,11 @@ type Item struct {
 
 // Items is a list of items of any type.
 type Items struct {
-	CalendarItems []CalendarItem `xml:"CalendarItem,omitempty"`
-	Contacts      []Contact      `xml:"Contact,omitempty"`
-	Tasks         []Task         `xml:"Task,omitempty"`
-	Items         []Item         `xml:"Item,omitempty"`
+	CalendarItems []CalendarItem     `xml:"CalendarItem,omitempty"`
+	Contacts      []Contact          `xml:"Contact,omitempty"`
+	DistLists     []DistributionList `xml:"DistributionList,omitempty"`
+	Tasks         []Task             `xml:"Task,omitempty"`
+	Items         []Item             `xml:"Item,omitempty"`
 }
 
 // Folder is any folder type (Folder, CalendarFolder, ContactsFolder, ...).
@@ -704,8 +789,49 @@ type ItemChange struct {
 type Update struct {
 	XMLName          xml.Name          // "SetItemField" or "DeleteItemField"
 	FieldURI         *FieldURI         `xml:"FieldURI,omitempty"`
+	IndexedFieldURI  *IndexedFieldURI  `xml:"IndexedFieldURI,omitempty"`
 	ExtendedFieldURI *ExtendedFieldURI `xml:"ExtendedFieldURI,omitempty"`
 	CalendarItem     *CalendarItem     `xml:"CalendarItem,omitempty"`
+	Contact          *Contact          `xml:"Contact,omitempty"`
+	DistributionList *DistributionList `xml:"DistributionList,omitempty"`
+	Task             *Task             `xml:"Task,omitempty"`
+}
+
+// IndexedFieldURI names one entry of a dictionary property
+// (contacts:EmailAddress / EmailAddress1).
+type IndexedFieldURI struct {
+	FieldURI   string `xml:"FieldURI,attr"`
+	FieldIndex string `xml:"FieldIndex,attr"`
+}
+
+// SetIndexed builds a SetItemField of one dictionary entry.
+func SetIndexed(uri, index string, v *Contact) Update {
+	return Update{XMLName: xml.Name{Local: "SetItemField"}, IndexedFieldURI: &IndexedFieldURI{uri, index}, Contact: v}
+}
+
+// DeleteIndexed builds a DeleteItemField of one dictionary entry.
+func DeleteIndexed(uri, index string) Update {
+	return Update{XMLName: xml.Name{Local: "DeleteItemField"}, IndexedFieldURI: &IndexedFieldURI{uri, index}}
+}
+
+// Retarget moves a SetItemField's value from the CalendarItem payload to
+// the element of another item type ("Contact", "DistributionList",
+// "Task"), which EWS requires to match the item.
+func (u Update) Retarget(element string) Update {
+	if u.CalendarItem == nil || element == "CalendarItem" {
+		return u
+	}
+	ci := u.CalendarItem
+	u.CalendarItem = nil
+	switch element {
+	case "Contact":
+		u.Contact = &Contact{ExtendedProperty: ci.ExtendedProperty}
+	case "DistributionList":
+		u.DistributionList = &DistributionList{ExtendedProperty: ci.ExtendedProperty}
+	case "Task":
+		u.Task = &Task{ExtendedProperty: ci.ExtendedProperty}
+	}
+	return u
 }
 
 // SetField builds a SetItemField of a typed property.
@@ -750,6 +876,25 @@ type SyncFolderItems struct {
 	SyncScope          string    `xml:"m:SyncScope,omitempty"`
 }
 
+// GetAttachment reads attachments with their content.
+type GetAttachment struct {
+	XMLName       xml.Name       `xml:"m:GetAttachment"`
+	AttachmentIDs []AttachmentID `xml:"m:AttachmentIds>t:AttachmentId"`
+}
+
+// CreateAttachment adds attachments to an item.
+type CreateAttachment struct {
+	XMLName      xml.Name         `xml:"m:CreateAttachment"`
+	ParentItemID ItemID           `xml:"m:ParentItemId"`
+	Attachments  []FileAttachment `xml:"m:Attachments>t:FileAttachment"`
+}
+
+// DeleteAttachment removes attachments.
+type DeleteAttachment struct {
+	XMLName       xml.Name       `xml:"m:DeleteAttachment"`
+	AttachmentIDs []AttachmentID `xml:"m:AttachmentIds>t:AttachmentId"`
+}
+
 // GetServerTimeZones lists the server's time zones.
 type GetServerTimeZones struct {
 	XMLName                xml.Name `xml:"m:GetServerTimeZones"`
@@ -770,4 +915,69 @@ func ParseTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse("2006-01-02T15:04:05", s)
+}
+
+// ---------------------------------------------------------------- availability
+
+// GetUserAvailability asks for free/busy times of mailboxes.
+type GetUserAvailability struct {
+	XMLName             xml.Name            `xml:"m:GetUserAvailabilityRequest"`
+	TimeZone            LegacyTimeZone      `xml:"t:TimeZone"`
+	MailboxData         []MailboxData       `xml:"m:MailboxDataArray>t:MailboxData"`
+	FreeBusyViewOptions FreeBusyViewOptions `xml:"t:FreeBusyViewOptions"`
+}
+
+// LegacyTimeZone is the Bias-based zone of GetUserAvailability; times in
+// the request and the answer are local to it.
+type LegacyTimeZone struct {
+	Bias         int            `xml:"t:Bias"`
+	StandardTime LegacyZoneRule `xml:"t:StandardTime"`
+	DaylightTime LegacyZoneRule `xml:"t:DaylightTime"`
+}
+
+// LegacyZoneRule is one transition of a LegacyTimeZone.
+type LegacyZoneRule struct {
+	Bias      int    `xml:"t:Bias"`
+	Time      string `xml:"t:Time"`
+	DayOrder  int    `xml:"t:DayOrder"`
+	Month     int    `xml:"t:Month"`
+	DayOfWeek string `xml:"t:DayOfWeek"`
+}
+
+// UTCZone is a LegacyTimeZone without offset or daylight saving.
+func UTCZone() LegacyTimeZone {
+	r := LegacyZoneRule{Time: "00:00:00", DayOrder: 1, Month: 1, DayOfWeek: "Sunday"}
+	return LegacyTimeZone{StandardTime: r, DaylightTime: r}
+}
+
+// MailboxData names one mailbox of a GetUserAvailability.
+type MailboxData struct {
+	Email        MailboxAddress `xml:"t:Email"`
+	AttendeeType string         `xml:"t:AttendeeType"`
+}
+
+// MailboxAddress is t:Email of a MailboxData.
+type MailboxAddress struct {
+	Address string `xml:"t:Address"`
+}
+
+// FreeBusyViewOptions selects the window and the view.
+type FreeBusyViewOptions struct {
+	StartTime                       string `xml:"t:TimeWindow>t:StartTime"`
+	EndTime                         string `xml:"t:TimeWindow>t:EndTime"`
+	MergedFreeBusyIntervalInMinutes int    `xml:"t:MergedFreeBusyIntervalInMinutes"`
+	RequestedView                   string `xml:"t:RequestedView"`
+}
+
+// FreeBusyResponse is one mailbox's answer.
+type FreeBusyResponse struct {
+	ResponseMessage ResponseMessage `xml:"ResponseMessage"`
+	Events          []CalendarEvent `xml:"FreeBusyView>CalendarEventArray>CalendarEvent"`
+}
+
+// CalendarEvent is one busy interval (times local to the request's zone).
+type CalendarEvent struct {
+	StartTime string `xml:"StartTime"`
+	EndTime   string `xml:"EndTime"`
+	BusyType  string `xml:"BusyType"`
 }

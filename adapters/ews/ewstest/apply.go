@@ -70,11 +70,12 @@ func (c *requestCtx) apply(it *item, el *node, appendMode bool) ([]string, error
 			if uri == nil {
 				return nil, applyError("ErrorInvalidExtendedProperty")
 			}
-			vals := []string{k.kid("Value").text()}
+			// Exchange keeps extended values verbatim (no trimming).
+			vals := []string{rawText(k.kid("Value"))}
 			if vs := k.kid("Values"); vs != nil {
 				vals = nil
 				for _, x := range vs.kidsNamed("Value") {
-					vals = append(vals, x.text())
+					vals = append(vals, rawText(x))
 				}
 			}
 			c.setExt(it, master, uri, vals)
@@ -515,4 +516,11 @@ func icsOf(cal *ical.Calendar) string {
 	var buf bytes.Buffer
 	_ = ical.NewEncoder(&buf).Encode(cal)
 	return buf.String()
+}
+
+func rawText(n *node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Text
 }

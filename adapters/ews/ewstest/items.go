@@ -811,12 +811,15 @@ func (c *requestCtx) writeContactFields(w *xw, it *item, sh shape) {
 	}
 	simple("CompanyName", true)
 	dict := func(uri, el string, keys []string, inDefault bool) {
-		if !sh.want(uri, inDefault) && !sh.fields[uri+"*"] {
+		// The whole dictionary is requested by its plural FieldURI
+		// (contacts:EmailAddresses), one entry by IndexedFieldURI.
+		whole := sh.want(uri, inDefault) || sh.fields[uri+"es"] || sh.fields[uri+"s"]
+		if !whole && !sh.fields[uri+"*"] {
 			return
 		}
 		var present []string
 		for _, k := range keys {
-			if v := it.idx[uri+"/"+k]; v != "" && (sh.want(uri, inDefault) || sh.indexed[uri+"/"+k]) {
+			if v := it.idx[uri+"/"+k]; v != "" && (whole || sh.indexed[uri+"/"+k]) {
 				present = append(present, k)
 			}
 		}

@@ -679,3 +679,29 @@ func opCreateAttachment(c *requestCtx, req *node, w *xw) *soapFault {
 	}
 	return nil
 }
+
+func opDeleteAttachment(c *requestCtx, req *node, w *xw) *soapFault {
+	r := c.begin(w, "DeleteAttachment")
+	for _, id := range req.kid("AttachmentIds").kidsNamed("AttachmentId") {
+		if r.injected() {
+			continue
+		}
+		it, a := c.findAttachment(id.attr("Id"))
+		if a == nil {
+			r.fail("ErrorItemNotFound")
+			continue
+		}
+		for i, x := range it.atts {
+			if x == a {
+				it.atts = append(it.atts[:i:i], it.atts[i+1:]...)
+				break
+			}
+		}
+		it.folder.mb.touchLocked(it, []string{"item:Attachments"})
+		r.ok()
+		w.empty("m:RootItemId", "RootItemId", it.id, "RootItemChangeKey", it.ck)
+		r.done()
+	}
+	r.end()
+	return nil
+}

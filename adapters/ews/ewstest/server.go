@@ -542,6 +542,7 @@ func (s *Server) dispatch(c *requestCtx, req *node) (string, *soapFault) {
 		"SyncFolderItems":      opSyncFolderItems,
 		"GetAttachment":        opGetAttachment,
 		"CreateAttachment":     opCreateAttachment,
+		"DeleteAttachment":     opDeleteAttachment,
 		"GetUserAvailability":  opGetUserAvailability,
 		"ResolveNames":         opResolveNames,
 		"GetServerTimeZones":   opGetServerTimeZones,
