@@ -237,11 +237,30 @@ type ChangeLister interface {
 	Token(ctx context.Context, coll string) (string, error)
 }
 
+// BusyPeriod is one busy interval of a free-busy answer.
+type BusyPeriod struct {
+	Start, End time.Time
+	// Type is the FBTYPE: BUSY, BUSY-TENTATIVE or BUSY-UNAVAILABLE.
+	Type string
+}
+
+// FreeBusyer is implemented by adapters whose upstream answers free-busy
+// queries itself (EWS GetUserAvailability), so the gateway need not read
+// every event of the range.
+type FreeBusyer interface {
+	// FreeBusy returns the busy periods of coll in [start, end), free
+	// time omitted. It returns an error matching ErrNotFound if coll
+	// does not exist, and ErrUnsupported if the upstream cannot answer
+	// for coll (the gateway then computes the answer from the events).
+	FreeBusy(ctx context.Context, coll string, start, end time.Time) ([]BusyPeriod, error)
+}
+
 // Capabilities says which optional interfaces an adapter offers.
 type Capabilities struct {
 	Write           bool
 	CollectionWrite bool
 	Changes         bool
+	FreeBusy        bool
 }
 
 // Capabler is implemented by wrappers (the cache) that implement every
@@ -259,7 +278,8 @@ func CapabilitiesOf(a Adapter) Capabilities {
 	_, w := a.(Writer)
 	_, cw := a.(CollectionWriter)
 	_, ch := a.(ChangeLister)
-	return Capabilities{Write: w, CollectionWrite: cw, Changes: ch}
+	_, fb := a.(FreeBusyer)
+	return Capabilities{Write: w, CollectionWrite: cw, Changes: ch, FreeBusy: fb}
 }
 
 // Status is what an adapter instance reports about its upstream, for

@@ -160,7 +160,19 @@ func (s *Store) Wrap(inner adapters.Reader, opts Options) *Adapter {
 // Capabilities implements adapters.Capabler: writes as the inner adapter
 // has them, and change listing always, because tokens are synthesised.
 func (a *Adapter) Capabilities() adapters.Capabilities {
-	return adapters.Capabilities{Write: a.caps.Write, CollectionWrite: a.caps.CollectionWrite, Changes: true}
+	return adapters.Capabilities{Write: a.caps.Write, CollectionWrite: a.caps.CollectionWrite, Changes: true, FreeBusy: a.caps.FreeBusy}
+}
+
+// FreeBusy passes the query to the inner adapter uncached (availability
+// is asked for a window once, and changes with every event); it returns
+// ErrUnsupported when the inner adapter has no FreeBusyer.
+func (a *Adapter) FreeBusy(ctx context.Context, coll string, start, end time.Time) ([]adapters.BusyPeriod, error) {
+	fb, ok := a.inner.(adapters.FreeBusyer)
+	if !ok || !a.caps.FreeBusy {
+		return nil, fmt.Errorf("cache: free-busy of %q: %w", coll, adapters.ErrUnsupported)
+	}
+	a.calls.Add(1)
+	return fb.FreeBusy(ctx, coll, start, end)
 }
 
 // Close drops the cached objects and closes the inner adapter.
@@ -874,6 +886,7 @@ var (
 	_ adapters.ChangeLister     = (*Adapter)(nil)
 	_ adapters.StatusReporter   = (*Adapter)(nil)
 	_ adapters.Capabler         = (*Adapter)(nil)
+	_ adapters.FreeBusyer       = (*Adapter)(nil)
 )
 
 // serveStale reports whether reads may fall back to the last good copy:

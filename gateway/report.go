@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -331,17 +332,23 @@ func (s *Server) freeBusy(w http.ResponseWriter, r *http.Request, c *collRef, bo
 	if tr.Start.IsZero() || tr.End.IsZero() {
 		return errStatus(http.StatusBadRequest, "free-busy-query needs both start and end")
 	}
-	objs, err := c.src.Adapter.Objects(r.Context(), c.meta.ID, adapters.Query{Start: tr.Start, End: tr.End})
+	periods, native, err := nativeFreeBusy(r.Context(), c, tr)
 	if err != nil {
 		return err
 	}
-	cals := make([]*ical.Calendar, 0, len(objs))
-	for _, o := range objs {
-		if cal, err := calendarOf(o); err == nil {
-			cals = append(cals, cal)
+	if !native {
+		objs, err := c.src.Adapter.Objects(r.Context(), c.meta.ID, adapters.Query{Start: tr.Start, End: tr.End})
+		if err != nil {
+			return err
 		}
+		cals := make([]*ical.Calendar, 0, len(objs))
+		for _, o := range objs {
+			if cal, err := calendarOf(o); err == nil {
+				cals = append(cals, cal)
+			}
+		}
+		periods = filter.FreeBusy(cals, tr.Start, tr.End, s.filterOptions(nil)...)
 	}
-	periods := filter.FreeBusy(cals, tr.Start, tr.End, s.filterOptions(nil)...)
 	out := filter.EncodeFreeBusy(periods, tr.Start, tr.End, time.Now())
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(out); err != nil {
@@ -350,6 +357,42 @@ func (s *Server) freeBusy(w http.ResponseWriter, r *http.Request, c *collRef, bo
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// nativeFreeBusy asks the adapter for the busy periods when it answers
+// free-busy itself (adapters.FreeBusyer); native is false when it does
+// not, or says ErrUnsupported for this collection, and the gateway
+// computes the answer from the events.
+func nativeFreeBusy(ctx context.Context, c *collRef, tr filter.TimeRange) (periods []filter.Period, native bool, err error) {
+	fb, ok := c.src.Adapter.(adapters.FreeBusyer)
+	if !ok || !c.src.caps.FreeBusy {
+		return nil, false, nil
+	}
+	busy, err := fb.FreeBusy(ctx, c.meta.ID, tr.Start, tr.End)
+	if errors.Is(err, adapters.ErrUnsupported) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, b := range busy {
+		start, end := b.Start, b.End
+		if start.Before(tr.Start) {
+			start = tr.Start
+		}
+		if end.After(tr.End) {
+			end = tr.End
+		}
+		if !end.After(start) {
+			continue
+		}
+		typ := b.Type
+		if typ == "" {
+			typ = filter.FBBusy
+		}
+		periods = append(periods, filter.Period{Start: start, End: end, Type: typ})
+	}
+	return filter.MergePeriods(periods), true, nil
 }
 
 // expanded renders an object with its recurrences expanded (calendar-data

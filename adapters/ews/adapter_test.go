@@ -2,6 +2,8 @@ package ews
 
 import (
 	"errors"
+	"fmt"
+	"time"
 	"slices"
 	"strings"
 	"testing"
@@ -236,4 +238,54 @@ func mustItems(t *testing.T, srv *ewstest.Server, folder string) []ewstest.ItemR
 		t.Fatal(err)
 	}
 	return refs
+}
+
+func TestFreeBusyOneCall(t *testing.T) {
+	srv := ewstest.New()
+	defer srv.Close()
+	for _, ev := range []struct{ uid, start, end, extra string }{
+		{"busy", "20250602T100000Z", "20250602T110000Z", ""},
+		{"tentative", "20250602T120000Z", "20250602T130000Z", "X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE\r\n"},
+		{"oof", "20250603T000000Z", "20250604T000000Z", "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n"},
+		{"free", "20250602T140000Z", "20250602T150000Z", "TRANSP:TRANSPARENT\r\nX-MICROSOFT-CDO-BUSYSTATUS:FREE\r\n"},
+		{"outside", "20250702T100000Z", "20250702T110000Z", ""},
+	} {
+		ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:" + ev.uid + "\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:" +
+			ev.start + "\r\nDTEND:" + ev.end + "\r\nSUMMARY:" + ev.uid + "\r\n" + ev.extra + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+		if _, err := srv.AddCalendarItem("calendar", ics); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := newTestAdapter(t, testOptions(srv.URL()))
+	if !adapters.CapabilitiesOf(a).FreeBusy {
+		t.Fatal("FreeBusy capability not declared")
+	}
+	if _, err := a.Collections(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetCalls()
+	start, end := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 6, 8, 0, 0, 0, 0, time.UTC)
+	got, err := a.FreeBusy(t.Context(), PrimaryCalendar, start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.Calls()
+	total := 0
+	for _, n := range calls {
+		total += n
+	}
+	if calls["GetUserAvailability"] != 1 || total != 1 {
+		t.Errorf("upstream calls = %v, want exactly one GetUserAvailability", calls)
+	}
+	want := []adapters.BusyPeriod{
+		{Start: time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC), End: time.Date(2025, 6, 2, 11, 0, 0, 0, time.UTC), Type: "BUSY"},
+		{Start: time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC), End: time.Date(2025, 6, 2, 13, 0, 0, 0, time.UTC), Type: "BUSY-TENTATIVE"},
+		{Start: time.Date(2025, 6, 3, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 6, 4, 0, 0, 0, 0, time.UTC), Type: "BUSY-UNAVAILABLE"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("FreeBusy =\n%v\nwant\n%v", got, want)
+	}
+	if _, err := a.FreeBusy(t.Context(), PrimaryTasks, start, end); !errors.Is(err, adapters.ErrUnsupported) {
+		t.Errorf("tasks: %v, want ErrUnsupported", err)
+	}
 }
