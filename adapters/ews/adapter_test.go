@@ -3,10 +3,10 @@ package ews
 import (
 	"errors"
 	"fmt"
-	"time"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/davgate/davgate/adapters"
 	"github.com/davgate/davgate/adapters/ews/ewstest"
