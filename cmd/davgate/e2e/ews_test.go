@@ -272,3 +272,15 @@ func TestEWSDavMail(t *testing.T) {
 		t.Errorf("SOAP calls %v: want DavMail's FindItem per listing and GetItem per event", calls)
 	}
 }
+
+// members lists coll's member ETags by href (see googleTarget.members).
+func (g *ewsTarget) members(t *testing.T, coll string) map[string]string {
+	t.Helper()
+	return (&googleTarget{target: g.target}).members(t, coll)
+}
+
+// waitETags polls coll until its member ETags differ from before.
+func (g *ewsTarget) waitETags(t *testing.T, coll string, before map[string]string) map[string]string {
+	t.Helper()
+	return (&googleTarget{target: g.target}).waitETags(t, coll, before)
+}
