@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -195,7 +196,9 @@ func (s *session) dav(ctx context.Context, url, user, pwFile, envName string, st
 	if err != nil {
 		return nil, err
 	}
-	opts := mapOptions{"url": url}
+	// A batch copy waits for slow listings: Radicale answers a PROPFIND
+	// of a 10,000-object calendar after about a minute.
+	opts := mapOptions{"url": url, "timeout": transferTimeout.String()}
 	if user != "" {
 		opts["username"] = user
 		opts["password"] = pw
@@ -208,10 +211,26 @@ func (s *session) dav(ctx context.Context, url, user, pwFile, envName string, st
 	return r, nil
 }
 
+// transferTimeout bounds one upstream request of export, migrate and
+// verify. They are batch jobs against servers whose answers grow with the
+// collection, so it is far longer than the gateway's.
+const transferTimeout = 10 * time.Minute
+
+// transferClient is upstreamClient with transferTimeout for the response
+// headers and the whole request.
+func transferClient() *http.Client {
+	c := upstreamClient()
+	if tr, ok := c.Transport.(*http.Transport); ok {
+		tr.ResponseHeaderTimeout = transferTimeout
+	}
+	c.Timeout = transferTimeout
+	return c
+}
+
 // open builds the source jobs and the target. targetKind is "url", "dir"
 // or "" (the caller opens no target).
 func (e *endpointFlags) open(ctx context.Context, stdin io.Reader, stderr io.Writer, log *slog.Logger) (_ *session, err error) {
-	env := adapters.Env{Logger: log, HTTP: upstreamClient(), Now: time.Now}
+	env := adapters.Env{Logger: log, HTTP: transferClient(), Now: time.Now}
 	s := &session{log: log}
 	defer func() {
 		if err != nil {
