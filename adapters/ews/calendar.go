@@ -14,6 +14,7 @@ import (
 
 	"github.com/davgate/davgate/adapters"
 	"github.com/davgate/davgate/adapters/ews/api"
+	"github.com/davgate/davgate/adapters/icalfix"
 )
 
 // PrimaryCalendar is the collection ID of the mailbox's calendar folder.
@@ -680,12 +681,28 @@ func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c a
 		if err != nil {
 			return adapters.Object{}, err
 		}
+		// Occurrences are planned against Exchange's state before the
+		// master update, which leaves exceptions and deletions alone.
+		var prev *ical.Calendar
+		if b := storedCalendar(cur); b != nil {
+			if cals, _, err := icalfix.DecodeBytes(b); err == nil {
+				prev = cals[0]
+			}
+		}
+		plan, err := planOccurrences(cal, prev, cur)
+		if err != nil {
+			return adapters.Object{}, err
+		}
 		if itemID, err = a.update(ctx, "UpdateItem "+obj.ID, *cur.ItemID, ups); err != nil {
+			return adapters.Object{}, err
+		}
+		if err := a.writeOccurrences(ctx, obj.ID, itemID.ID, plan); err != nil {
 			return adapters.Object{}, err
 		}
 	}
 	// Fingerprint Exchange's view of the item as written, so later reads
-	// can tell whether it changed elsewhere.
+	// can tell whether it changed elsewhere. The read also picks up the
+	// ChangeKey that occurrence writes gave the master.
 	items, err := a.getItems(ctx, []string{itemID.ID}, false)
 	if err != nil {
 		return adapters.Object{}, err
@@ -699,6 +716,18 @@ func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c a
 		return adapters.Object{}, err
 	}
 	it := items[0]
+	// Occurrence ItemIds carry the master's ChangeKey, so the
+	// fingerprint write moved theirs along.
+	if mo := it.ModifiedOccurrences; mo != nil {
+		cp := *mo
+		cp.List = slices.Clone(mo.List)
+		for i := range cp.List {
+			if cp.List[i].ItemID.ChangeKey == it.ItemID.ChangeKey {
+				cp.List[i].ItemID.ChangeKey = itemID.ChangeKey
+			}
+		}
+		it.ModifiedOccurrences = &cp
+	}
 	it.ItemID = &itemID
 	stored := adapters.Object{ID: obj.ID, Raw: raw, Version: versionOf(it), Updated: parseTime(it.LastModifiedTime)}
 	st.mu.Lock()
@@ -710,6 +739,110 @@ func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c a
 	st.known[itemID.ID] = obj.ID
 	st.mu.Unlock()
 	return stored, nil
+}
+
+// writeOccurrences carries plan to Exchange in at most three calls: one
+// GetItem of the planned OccurrenceItemIds (their OriginalStart confirms
+// each InstanceIndex; instances already gone are skipped), one DeleteItem
+// of the occurrences behind new EXDATEs and one UpdateItem of the edited
+// ones. An index that does not land on its RECURRENCE-ID (Exchange counts
+// the pattern differently) is skipped with a warning rather than editing
+// the wrong instance; the stored iCalendar still carries it.
+func (a *Adapter) writeOccurrences(ctx context.Context, id, masterID string, plan occPlan) error {
+	if plan.empty() {
+		return nil
+	}
+	type target struct {
+		recID time.Time
+		index int
+		edit  *occEdit
+	}
+	var ts []target
+	for _, d := range plan.deletes {
+		ts = append(ts, target{recID: d.recID, index: d.index})
+	}
+	for i := range plan.edits {
+		e := &plan.edits[i]
+		ts = append(ts, target{recID: e.recID, index: e.index, edit: e})
+	}
+	shape := api.ItemShape{BaseShape: "IdOnly", AdditionalProperties: &api.AdditionalProperties{
+		FieldURIs: []api.FieldURI{{FieldURI: "calendar:OriginalStart"}}}}
+	req := &api.GetItem{ItemShape: shape}
+	for _, t := range ts {
+		req.ItemIDs.Occurrences = append(req.ItemIDs.Occurrences, api.OccurrenceItemID{RecurringMasterID: masterID, InstanceIndex: t.index})
+	}
+	op := "GetItem occurrences " + id
+	msgs, err := a.c.Call(ctx, op, read, req)
+	if err != nil {
+		return err
+	}
+	if len(msgs) != len(ts) {
+		return fmt.Errorf("ews: %s: %d response messages for %d ids", op, len(msgs), len(ts))
+	}
+	var dels []api.ItemID
+	var changes []api.ItemChange
+	for i, m := range msgs {
+		if err := check(op, read, m); err != nil {
+			if errors.Is(err, adapters.ErrNotFound) {
+				continue // deleted already (or past the end): nothing to do
+			}
+			return err
+		}
+		var occ *api.CalendarItem
+		if m.Items != nil && len(m.Items.CalendarItems) > 0 {
+			occ = &m.Items.CalendarItems[0]
+		}
+		if occ == nil || occ.ItemID == nil {
+			continue
+		}
+		if !sameTime(occ.OriginalStart, ts[i].recID) {
+			a.log.Warn("occurrence index does not match its RECURRENCE-ID; not written to Exchange",
+				"object", id, "index", ts[i].index, "recurrence_id", ts[i].recID, "original_start", occ.OriginalStart)
+			continue
+		}
+		if ts[i].edit == nil {
+			dels = append(dels, api.ItemID{ID: occ.ItemID.ID})
+		} else {
+			changes = append(changes, api.ItemChange{ItemID: *occ.ItemID, Updates: occurrenceUpdates(ts[i].edit.fields)})
+		}
+	}
+	if len(dels) > 0 {
+		op := "DeleteItem occurrences " + id
+		msgs, err := a.c.Call(ctx, op, write, &api.DeleteItem{DeleteType: a.opts.DeleteType,
+			SendMeetingCancellations: a.invitations(), AffectedTaskOccurrences: "SpecifiedOccurrenceOnly",
+			ItemIDs: api.ItemIDs{IDs: dels}})
+		if err != nil {
+			return err
+		}
+		if len(msgs) != len(dels) {
+			return fmt.Errorf("ews: %s: %d response messages for %d ids", op, len(msgs), len(dels))
+		}
+		for _, m := range msgs {
+			if err := check(op, write, m); err != nil && !errors.Is(err, adapters.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	if len(changes) > 0 {
+		// AutoResolve: each occurrence write moves the master's
+		// ChangeKey, which the later changes of the batch carry stale.
+		// The master's version was checked before its own update.
+		op := "UpdateItem occurrences " + id
+		msgs, err := a.c.Call(ctx, op, write, &api.UpdateItem{ConflictResolution: "AutoResolve", MessageDisposition: "SaveOnly",
+			SendMeetingInvitationsOrCancellations: a.invitationsOrCancellations(), ItemChanges: changes})
+		if err != nil {
+			return err
+		}
+		if len(msgs) != len(changes) {
+			return fmt.Errorf("ews: %s: %d response messages for %d changes", op, len(msgs), len(changes))
+		}
+		for _, m := range msgs {
+			if err := check(op, write, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (a *Adapter) create(ctx context.Context, coll string, st *collState, id string, cal *ical.Calendar, raw []byte) (api.ItemID, error) {

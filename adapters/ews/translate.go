@@ -265,11 +265,36 @@ func masterOf(cal *ical.Calendar) *ical.Component {
 }
 
 func fieldsOf(cal *ical.Calendar) (eventFields, error) {
-	var f eventFields
 	ev := masterOf(cal)
 	if ev == nil {
-		return f, fmt.Errorf("ews: no VEVENT: %w", adapters.ErrUnsupported)
+		return eventFields{}, fmt.Errorf("ews: no VEVENT: %w", adapters.ErrUnsupported)
 	}
+	return fieldsOfEvent(icalfix.NewResolver(cal), ev)
+}
+
+// propTime parses a DATE or DATE-TIME value of p (one of a list when p is
+// multi-valued): DATEs are midnight UTC, TZIDs go through resolve, and an
+// unknown TZID or a floating time is taken as UTC.
+func propTime(resolve icalfix.Resolver, p *ical.Prop, value string) (time.Time, bool, error) {
+	if p.ValueType() == ical.ValueDate || (len(value) == 8 && !strings.Contains(value, "T")) {
+		t, err := time.ParseInLocation("20060102", value, time.UTC)
+		return t, true, err
+	}
+	var loc *time.Location = time.UTC
+	if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
+		l, err := resolve(tz)
+		if err == nil {
+			loc = l
+		}
+	}
+	t, err := icalfix.ParseDateTime(value, "", loc)
+	return t, false, err
+}
+
+// fieldsOfEvent returns the typed fields of one VEVENT (the master or an
+// override).
+func fieldsOfEvent(resolve icalfix.Resolver, ev *ical.Component) (eventFields, error) {
+	var f eventFields
 	text := func(name string) string {
 		if p := ev.Props.Get(name); p != nil {
 			return p.Value
@@ -277,25 +302,12 @@ func fieldsOf(cal *ical.Calendar) (eventFields, error) {
 		return ""
 	}
 	f.Subject, f.Description, f.Location = text(ical.PropSummary), text(ical.PropDescription), text(ical.PropLocation)
-	resolve := icalfix.NewResolver(cal)
 	ts := func(name string) (time.Time, bool, error) {
 		p := ev.Props.Get(name)
 		if p == nil {
 			return time.Time{}, false, nil
 		}
-		if p.ValueType() == ical.ValueDate {
-			t, err := time.ParseInLocation("20060102", p.Value, time.UTC)
-			return t, true, err
-		}
-		var loc *time.Location = time.UTC
-		if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
-			l, err := resolve(tz)
-			if err == nil {
-				loc = l
-			}
-		}
-		t, err := icalfix.ParseDateTime(p.Value, "", loc)
-		return t, false, err
+		return propTime(resolve, p, p.Value)
 	}
 	var err error
 	var endDate bool

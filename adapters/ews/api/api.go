@@ -749,9 +749,19 @@ type FindItem struct {
 	ParentFolderIDs FolderRefs       `xml:"m:ParentFolderIds"`
 }
 
-// ItemIDs is a list of item ids (t:ItemId elements).
+// ItemIDs is a list of item ids (t:ItemId elements, then
+// t:OccurrenceItemId elements; responses follow that order).
 type ItemIDs struct {
-	IDs []ItemID `xml:"ItemId"`
+	IDs         []ItemID           `xml:"ItemId"`
+	Occurrences []OccurrenceItemID `xml:"OccurrenceItemId"`
+}
+
+// OccurrenceItemID addresses the InstanceIndex-th (1-based) instance of a
+// recurring master; deleted instances count.
+type OccurrenceItemID struct {
+	RecurringMasterID string `xml:"RecurringMasterId,attr"`
+	ChangeKey         string `xml:"ChangeKey,attr,omitempty"`
+	InstanceIndex     int    `xml:"InstanceIndex,attr"`
 }
 
 // GetItem reads items.

@@ -49,6 +49,11 @@ func (c *requestCtx) resolveItem(n *node) (*item, *occurrence, string) {
 					return it, &occ[i], ""
 				}
 			}
+			// A moved exception lies outside the window at its original
+			// start: find it by its instance index.
+			if o, ok := it.folder.mb.occurrenceByIndex(it, ref.index, c.floating()); ok && o.recID.Equal(ref.recID) {
+				return it, o, ""
+			}
 			return nil, nil, "ErrorItemNotFound"
 		}
 		return it, nil, ""
