@@ -116,7 +116,7 @@ func TestEWSVdirsyncer(t *testing.T) {
 // carries a series' new EXDATEs (DeleteItem on the occurrence) and edited
 // exceptions (UpdateItem on the OccurrenceItemId) to Exchange. Today it
 // sends only the master's fields; flip this when adapters/ews does.
-const ewsUpdatesOccurrences = false
+const ewsUpdatesOccurrences = true
 
 // TestEWSPythonCaldav runs testdata/e2e/ews/recurring.py: python3-caldav
 // creates a weekly series with a moved instance, edits both, deletes one
