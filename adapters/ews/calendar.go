@@ -625,7 +625,9 @@ func (a *Adapter) invitations() string {
 // Put creates or replaces obj. A new object is created from its
 // iCalendar (CreateItem MimeContent); an existing one is updated field by
 // field with its current ChangeKey (UpdateItem NeverOverwrite), so a
-// concurrent change elsewhere is ErrPrecondition. Either way the client's
+// concurrent change elsewhere is ErrPrecondition; on a series, new EXDATEs
+// and changed overrides then go to their occurrences (writeOccurrences).
+// Either way the client's
 // iCalendar is stored on the item and served back while the item stays
 // as davgate left it.
 func (a *Adapter) Put(ctx context.Context, coll string, obj adapters.Object, c adapters.Cond) (adapters.Object, error) {

@@ -3,6 +3,7 @@ package ews
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/davgate/davgate/adapters"
 	"github.com/davgate/davgate/adapters/ews/api"
@@ -114,4 +115,45 @@ func sameTimeStr(a, b string) bool {
 	ta, err1 := api.ParseTime(a)
 	tb, err2 := api.ParseTime(b)
 	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
+
+func TestPlanOccurrences(t *testing.T) {
+	const ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//client//EN\r\nBEGIN:VEVENT\r\nUID:tz@example.com\r\nDTSTAMP:20260101T000000Z\r\n" +
+		"DTSTART;TZID=Europe/Berlin:20260302T100000\r\nDTEND;TZID=Europe/Berlin:20260302T110000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO\r\n" +
+		"EXDATE;TZID=Europe/Berlin:20260316T100000,20260330T100000\r\nEXDATE;TZID=Europe/Berlin:20260303T100000\r\nSUMMARY:S\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:tz@example.com\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260309T100000\r\n" +
+		"DTSTART;TZID=Europe/Berlin:20260309T150000\r\nDTEND;TZID=Europe/Berlin:20260309T160000\r\nSUMMARY:moved\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	obj := adapters.Object{Raw: []byte(ics)}
+	cal, err := obj.Calendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exchange already deleted 16 March; 3 March (a Tuesday) is no instance.
+	cur := &api.CalendarItem{DeletedOccurrences: &api.DeletedOccurrences{List: []api.DeletedOccurrence{{Start: "2026-03-16T09:00:00Z"}}}}
+	plan, err := planOccurrences(cal, nil, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 30 March is the fifth Monday, 10:00 CEST = 08:00Z after the switch.
+	if len(plan.deletes) != 1 || plan.deletes[0].index != 5 || !plan.deletes[0].recID.Equal(mustTime(t, "2026-03-30T08:00:00Z")) {
+		t.Errorf("deletes %+v", plan.deletes)
+	}
+	if len(plan.edits) != 1 || plan.edits[0].index != 2 || plan.edits[0].fields.Subject != "moved" ||
+		!plan.edits[0].fields.Start.Equal(mustTime(t, "2026-03-09T14:00:00Z")) {
+		t.Errorf("edits %+v", plan.edits)
+	}
+	// Unchanged against the stored iCalendar and Exchange: nothing to edit.
+	cur.ModifiedOccurrences = &api.Occurrences{List: []api.OccurrenceInfo{{Start: "2026-03-09T14:00:00Z", End: "2026-03-09T15:00:00Z", OriginalStart: "2026-03-09T09:00:00Z"}}}
+	if plan, err = planOccurrences(cal, cal, cur); err != nil || len(plan.edits) != 0 || len(plan.deletes) != 1 {
+		t.Errorf("unchanged override: %+v %v", plan, err)
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := api.ParseTime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

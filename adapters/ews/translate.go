@@ -459,8 +459,8 @@ func recurrenceFromRRule(rule string, start time.Time) (*api.Recurrence, bool) {
 
 // updatesFor lists the UpdateItem changes that bring an item's typed
 // properties in line with cal (the master VEVENT), plus the stored
-// iCalendar. Overrides (RECURRENCE-ID) are not written field by field:
-// they live in the stored iCalendar only.
+// iCalendar. Overrides (RECURRENCE-ID) and EXDATEs are written to their
+// occurrences separately (planOccurrences).
 func updatesFor(cal *ical.Calendar, stored []byte) ([]api.Update, error) {
 	f, err := fieldsOf(cal)
 	if err != nil {
