@@ -531,23 +531,25 @@ func (a *Adapter) lookup(ctx context.Context, coll, id string) (*collState, *ent
 	if err != nil {
 		return nil, nil, err
 	}
-	st.mu.Lock()
-	e, ok := st.byID[id]
-	listed := st.listed
-	st.mu.Unlock()
-	if !ok || !listed {
+	// Copy the entry under the lock: Object updates entries in place.
+	get := func() (*entry, bool) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		e, ok := st.byID[id]
+		if !ok {
+			return nil, st.listed
+		}
+		cp := *e
+		return &cp, st.listed
+	}
+	e, listed := get()
+	if e == nil || !listed {
 		if err := a.list(ctx, coll, st); err != nil {
 			return nil, nil, err
 		}
-		st.mu.Lock()
-		e, ok = st.byID[id]
-		st.mu.Unlock()
+		e, _ = get()
 	}
-	if !ok {
-		return st, nil, nil
-	}
-	cp := *e
-	return st, &cp, nil
+	return st, e, nil
 }
 
 // Object returns one object; ErrNotFound if coll or the object does not
