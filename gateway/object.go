@@ -416,16 +416,8 @@ func (s *Server) serveOptions(w http.ResponseWriter, r *http.Request, t target) 
 
 // safeDecodeCal decodes one VCALENDAR, turning decoder panics on malformed
 // input into errors.
-func safeDecodeCal(b []byte) (cal *ical.Calendar, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			cal, err = nil, fmt.Errorf("%w: malformed iCalendar (%v)", adapters.ErrInvalid, v)
-		}
-	}()
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	cal, err = ical.NewDecoder(bytes.NewReader(b)).Decode()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", adapters.ErrInvalid, err)
-	}
-	return cal, nil
+func safeDecodeCal(b []byte) (*ical.Calendar, error) {
+	// One strict decoder for the whole project (adapters.Object.Calendar):
+	// a client's PUT is refused, not repaired, when it is malformed.
+	return adapters.Object{Raw: bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))}.Calendar()
 }
