@@ -56,7 +56,10 @@ func (p *Prepared) Bounds() (start, end time.Time, unbounded bool) {
 		return time.Time{}, time.Time{}, false
 	}
 	if !b.noLo && b.loSet {
-		start = b.lo.Add(-b.reachBefore)
+		// One nanosecond earlier: RFC 4791 §9.9 lets a VTODO match a range
+		// that ends exactly at its DUE, COMPLETED or CREATED (end >= DUE),
+		// so the envelope's start must be strictly before such an end.
+		start = b.lo.Add(-b.reachBefore - time.Nanosecond)
 	}
 	if !b.noHi && b.hiSet {
 		end = b.hi.Add(b.reachAfter)

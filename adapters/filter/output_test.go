@@ -149,12 +149,14 @@ func TestBoundsConservative(t *testing.T) {
 		"todo dates": calendar(t, comp("VTODO", "DTSTART:20240110T100000Z", "DUE:20240115T100000Z")),
 		"all-day":    calendar(t, event("DTSTART;VALUE=DATE:20240110")),
 	}
-	rnd := rand.New(rand.NewSource(1))
 	base := ts(t, "20231201T000000Z")
 	for name, c := range objs {
 		t.Run(name, func(t *testing.T) {
+			// Seeded per object so a failure reproduces whatever order
+			// the map is walked in.
+			rnd := rand.New(rand.NewSource(int64(len(name))))
 			lo, hi, unbounded := Bounds(c)
-			for i := 0; i < 300; i++ {
+			for i := 0; i < 2000; i++ {
 				a := base.Add(time.Duration(rnd.Intn(24*120)) * time.Hour)
 				b := a.Add(time.Duration(1+rnd.Intn(24*10)) * time.Hour)
 				ok, err := Match(c, CompFilter{Name: "VCALENDAR", Comps: []CompFilter{
@@ -173,5 +175,23 @@ func TestBoundsConservative(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBoundsInclusiveEnds pins the RFC 4791 §9.9 rows whose range end is
+// inclusive (end >= DUE, end >= COMPLETED): a range ending exactly there
+// matches, so the envelope must not exclude it.
+func TestBoundsInclusiveEnds(t *testing.T) {
+	for _, prop := range []string{"DUE:20240110T100000Z", "COMPLETED:20240110T100000Z"} {
+		c := calendar(t, comp("VTODO", prop))
+		a, b := ts(t, "20240110T030000Z"), ts(t, "20240110T100000Z")
+		ok, err := Match(c, inRange("VTODO", &TimeRange{a, b}))
+		if err != nil || !ok {
+			t.Fatalf("%s: Match = %v, %v; want true (end >= %s)", prop, ok, err, prop)
+		}
+		lo, hi, unbounded := Bounds(c)
+		if !(lo.IsZero() || lo.Before(b)) || !(unbounded || !a.After(hi)) {
+			t.Errorf("%s: Bounds = %v, %v, %v excludes [%v, %v)", prop, lo, hi, unbounded, a, b)
+		}
 	}
 }
